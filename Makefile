@@ -1,0 +1,79 @@
+# Saha: `make run` to try it, `make test` to test it, `make help` for the rest.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+SAHA := $(VENV)/bin/saha
+CONSTRAINTS := requirements/constraints.txt
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## show this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(VENV)/.runtime: pyproject.toml $(CONSTRAINTS)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade "pip>=24"
+	$(PIP) install --quiet -c $(CONSTRAINTS) -e .
+	@touch $@
+
+$(VENV)/.test: $(VENV)/.runtime
+	$(PIP) install --quiet -c $(CONSTRAINTS) -e ".[test]"
+	@touch $@
+
+.PHONY: install
+install: $(VENV)/.runtime translations ## create .venv and install Saha
+
+.PHONY: translations
+translations: $(VENV)/.runtime ## compile the .po catalogues (no gettext needed)
+	@$(PY) scripts/i18n.py compile
+
+.PHONY: run
+run: install ## migrate a SQLite database under var/, load the demo, serve on http://127.0.0.1:8000
+	@$(SAHA) demo
+	@$(SAHA) serve --host $(HOST) --port $(PORT)
+
+.PHONY: test-deps
+test-deps: $(VENV)/.test translations ## install what the tests need (Python packages, Chromium)
+	@scripts/install-test-deps.sh
+
+.PHONY: test
+test: test-deps ## run the whole test suite (DATABASE_URL selects the database)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: $(VENV)/.test ## ruff (lint and format check)
+	$(VENV)/bin/ruff check saha scripts
+	$(VENV)/bin/ruff format --check saha scripts
+
+.PHONY: format
+format: $(VENV)/.test ## reformat the code
+	$(VENV)/bin/ruff check --fix saha scripts
+	$(VENV)/bin/ruff format saha scripts
+
+.PHONY: typecheck
+typecheck: $(VENV)/.test ## mypy on the services
+	$(VENV)/bin/mypy saha/*/services.py
+
+.PHONY: migrations-check
+migrations-check: $(VENV)/.runtime ## fail when a model change has no migration
+	SAHA_VAR_DIR=$(CURDIR)/var/check $(SAHA) manage makemigrations --check --dry-run
+
+.PHONY: messages
+messages: test-deps ## extract strings into the Arabic and French catalogues
+	$(PY) scripts/i18n.py extract
+
+.PHONY: translations-check
+translations-check: test-deps ## fail on an untranslated or fuzzy string
+	$(PY) scripts/i18n.py check
+
+.PHONY: check
+check: lint typecheck migrations-check translations-check test ## everything CI checks, and more
+
+.PHONY: clean
+clean: ## remove the virtual environment and local data (var/)
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.adapter import DefaultAccountAdapter
+from django.conf import settings
+from django.http import HttpRequest
+
+from saha.core.mail import queue_email
+
+INVITATION_SESSION_KEY = "saha_invitation_token"
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request: HttpRequest) -> bool:
+        # A self-hosted instance is closed by default: people join through an
+        # invitation to an organization, unless the operator opens sign-up.
+        if settings.SAHA_OPEN_SIGNUP:
+            return True
+        from saha.organizations.services import invitation_for_token
+
+        token = request.session.get(INVITATION_SESSION_KEY)
+        return bool(token and invitation_for_token(token))
+
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        from allauth.core import context as allauth_context
+        from django.contrib.sites.shortcuts import get_current_site
+
+        request = allauth_context.request
+        ctx = {"request": request, "email": email, "current_site": get_current_site(request)}
+        ctx.update(context)
+        queue_email(self.render_mail(template_prefix, email, ctx))
+
+    def get_login_redirect_url(self, request: HttpRequest) -> str:
+        token = request.session.get(INVITATION_SESSION_KEY)
+        if token:
+            from django.urls import reverse
+
+            return reverse("organizations:invitation", kwargs={"token": token})
+        return super().get_login_redirect_url(request)

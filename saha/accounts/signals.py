@@ -1,0 +1,55 @@
+"""Account events in the audit log: sign-ins, failures, MFA and password changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account import signals as account_signals
+from allauth.mfa import signals as mfa_signals
+from django.contrib.auth.signals import user_login_failed
+from django.dispatch import receiver
+
+from saha.core import audit
+from saha.core.request import client_ip
+
+
+@receiver(account_signals.user_logged_in)
+def on_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    audit.log(user, "accounts.signed_in", user, ip_address=client_ip(request))
+
+
+@receiver(user_login_failed)
+def on_login_failed(
+    sender: Any, credentials: dict[str, Any], request: Any = None, **kw: Any
+) -> None:
+    # Never the password: only which address was tried.
+    tried = str(credentials.get("email") or credentials.get("username") or "")[:200]
+    audit.log(None, "accounts.sign_in_failed", data={"email": tried}, ip_address=client_ip(request))
+
+
+@receiver(account_signals.password_changed)
+@receiver(account_signals.password_reset)
+def on_password(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    audit.log(user, "accounts.password_changed", user, ip_address=client_ip(request))
+
+
+@receiver(mfa_signals.authenticator_added)
+def on_mfa_added(sender: Any, request: Any, user: Any, authenticator: Any, **kw: Any) -> None:
+    audit.log(
+        user,
+        "accounts.mfa_added",
+        user,
+        {"type": authenticator.type},
+        ip_address=client_ip(request),
+    )
+
+
+@receiver(mfa_signals.authenticator_removed)
+def on_mfa_removed(sender: Any, request: Any, user: Any, authenticator: Any, **kw: Any) -> None:
+    audit.log(
+        user,
+        "accounts.mfa_removed",
+        user,
+        {"type": authenticator.type},
+        ip_address=client_ip(request),
+    )

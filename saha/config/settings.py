@@ -1,0 +1,262 @@
+"""Saha's one settings module, driven by the environment (see docs/operators.md).
+
+Every value comes from an environment variable through `saha.config.env`, which
+raises ImproperlyConfigured on a bad value instead of guessing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from saha.config import env
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env.get_str("SAHA_VAR_DIR") or Path.cwd() / "var").resolve()
+
+DEBUG = env.get_bool("SAHA_DEBUG", False)
+SECRET_KEY = env.secret_key(VAR_DIR)
+ALLOWED_HOSTS = env.get_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.get_list("CSRF_TRUSTED_ORIGINS", [])
+SAHA_BASE_URL = env.get_str("SAHA_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# --- Applications -----------------------------------------------------------
+
+INSTALLED_APPS = [
+    "saha.core",
+    "saha.accounts",
+    "saha.organizations",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "django_tasks",
+    "django_tasks_db",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "saha.core.middleware.LanguageFromQueryMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "saha.core.middleware.DomainErrorMiddleware",
+]
+
+ROOT_URLCONF = "saha.config.urls"
+WSGI_APPLICATION = "saha.config.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PACKAGE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "saha.core.context_processors.saha",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------
+
+DATABASE_URL = env.get_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'saha.sqlite3'}"
+try:
+    _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env.get_int("DB_CONN_MAX_AGE", 60))
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL is not understood: {exc}") from None
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    _db["CONN_MAX_AGE"] = 0
+    _db["OPTIONS"] = {
+        # WAL lets readers proceed while one writer writes; IMMEDIATE takes the
+        # write lock at BEGIN so two writers queue on the busy timeout instead of
+        # deadlocking on a lock upgrade.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": env.get_int("SQLITE_BUSY_TIMEOUT", 20, minimum=1),
+    }
+elif _db["ENGINE"] == "django.db.backends.postgresql":
+    _db["CONN_HEALTH_CHECKS"] = True
+else:
+    raise ImproperlyConfigured("DATABASE_URL must point to PostgreSQL or SQLite.")
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache, sessions --------------------------------------------------------
+
+REDIS_URL = env.get_str("REDIS_URL")
+if REDIS_URL:
+    if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured("REDIS_URL must start with redis://, rediss:// or unix://.")
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "saha",
+        }
+    }
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Internationalization -----------------------------------------------------
+
+ALL_LANGUAGES = {"ar": _("Arabic"), "en": _("English"), "fr": _("French")}
+_languages = env.get_list("SAHA_LANGUAGES", ["ar", "en", "fr"])
+for _code in _languages:
+    if _code not in ALL_LANGUAGES:
+        raise ImproperlyConfigured(
+            f"SAHA_LANGUAGES has {_code!r}; Saha speaks {', '.join(ALL_LANGUAGES)}."
+        )
+LANGUAGES = [(code, ALL_LANGUAGES[code]) for code in _languages]
+LANGUAGE_CODE = env.get_str("SAHA_DEFAULT_LANGUAGE", _languages[0])
+if LANGUAGE_CODE not in _languages:
+    raise ImproperlyConfigured("SAHA_DEFAULT_LANGUAGE must be one of SAHA_LANGUAGES.")
+LANGUAGE_COOKIE_NAME = "saha_language"
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = env.get_str("TIME_ZONE", "Asia/Beirut")
+try:
+    import zoneinfo
+
+    zoneinfo.ZoneInfo(TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    raise ImproperlyConfigured(f"TIME_ZONE={TIME_ZONE!r} is not a known time zone.") from None
+PHONE_DEFAULT_REGION = env.get_str("SAHA_PHONE_REGION", "LB")
+
+# --- Static and media files ---------------------------------------------------
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [PACKAGE_DIR / "static"]
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env.get_str("SAHA_MEDIA_ROOT") or VAR_DIR / "media")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- Email --------------------------------------------------------------------
+
+globals().update(env.email_config(env.get_str("EMAIL_URL"), VAR_DIR))
+DEFAULT_FROM_EMAIL = env.get_str("DEFAULT_FROM_EMAIL", "Saha <saha@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Accounts (django-allauth) ------------------------------------------------
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "organizations:home"
+ACCOUNT_ADAPTER = "saha.accounts.adapter.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Saha] "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if env.get_bool("SAHA_HTTPS", False) else "http"
+# Failed sign-ins: 10 a minute per address and SAHA_LOGIN_ATTEMPTS per 5
+# minutes per account; past either, allauth refuses further tries.
+SAHA_LOGIN_ATTEMPTS = env.get_int("SAHA_LOGIN_ATTEMPTS", 5, minimum=1)
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": f"10/m/ip,{SAHA_LOGIN_ATTEMPTS}/5m/key",
+}
+SAHA_OPEN_SIGNUP = env.get_bool("SAHA_OPEN_SIGNUP", False)
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_TOTP_ISSUER = env.get_str("SAHA_MFA_ISSUER", "Saha")
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
+MFA_PASSKEY_LOGIN_ENABLED = False
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Background work ----------------------------------------------------------
+
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}
+# A worker writes a heartbeat this often; one silent for the timeout is dead and
+# the tasks it held go back to the queue.
+SAHA_WORKER_HEARTBEAT_SECONDS = env.get_int("SAHA_WORKER_HEARTBEAT_SECONDS", 10, minimum=1)
+SAHA_WORKER_DEAD_AFTER_SECONDS = env.get_int("SAHA_WORKER_DEAD_AFTER_SECONDS", 60, minimum=2)
+SAHA_TASK_MAX_ATTEMPTS = env.get_int("SAHA_TASK_MAX_ATTEMPTS", 5, minimum=1)
+SAHA_TASK_RESULT_DAYS = env.get_int("SAHA_TASK_RESULT_DAYS", 14, minimum=1)
+
+# --- Security -----------------------------------------------------------------
+
+SAHA_HTTPS = env.get_bool("SAHA_HTTPS", False)
+if env.get_bool("SAHA_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    USE_X_FORWARDED_HOST = True
+SECURE_SSL_REDIRECT = SAHA_HTTPS
+SESSION_COOKIE_SECURE = SAHA_HTTPS
+CSRF_COOKIE_SECURE = SAHA_HTTPS
+LANGUAGE_COOKIE_SECURE = SAHA_HTTPS
+SECURE_HSTS_SECONDS = env.get_int("SAHA_HSTS_SECONDS", 31536000 if SAHA_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SAHA_HTTPS
+SECURE_HSTS_PRELOAD = SAHA_HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = env.get_int("SAHA_SESSION_HOURS", 12, minimum=1) * 3600
+X_FRAME_OPTIONS = "DENY"
+
+# --- Logging ------------------------------------------------------------------
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.get_str("SAHA_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+ADMINS = [("Saha operators", a) for a in env.get_list("SAHA_ADMINS", [])]

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+
+import saha as saha_package
+
+
+def saha(request: HttpRequest) -> dict[str, Any]:
+    def user_memberships() -> list[Any]:
+        # Called by the template only where the switcher is drawn.
+        if not request.user.is_authenticated:
+            return []
+        from saha.organizations.models import Membership
+
+        return list(
+            Membership.objects.filter(user=request.user)
+            .select_related("organization")
+            .order_by("organization__slug")
+        )
+
+    return {
+        "SAHA_VERSION": saha_package.__version__,
+        "SAHA_LANGUAGES": settings.LANGUAGES,
+        "organization": getattr(request, "organization", None),
+        "membership": getattr(request, "membership", None),
+        "user_memberships": user_memberships,
+    }

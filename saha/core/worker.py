@@ -1,0 +1,148 @@
+"""Saha's worker: django-tasks-db's worker plus a heartbeat, a reaper and a scheduler.
+
+django-tasks-db marks a task RUNNING when a worker claims it and keeps no
+lease, so a worker killed mid-task would leave the task RUNNING for ever.
+Here each worker writes a heartbeat row every SAHA_WORKER_HEARTBEAT_SECONDS
+from a thread of its own; any worker's reaper returns to the queue a RUNNING
+task whose worker has been silent for SAHA_WORKER_DEAD_AFTER_SECONDS. A task
+reclaimed SAHA_TASK_MAX_ATTEMPTS times is marked failed rather than allowed to
+kill workers in a loop. Tasks must therefore be safe to run twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+import time
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.utils import timezone
+from django.utils.crypto import get_random_string
+from django.utils.module_loading import autodiscover_modules
+from django_tasks.base import TaskResultStatus
+from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.models import DBTaskResult
+
+from saha.core.jobs import enqueue_due_periodic
+from saha.core.models import WorkerHeartbeat
+
+logger = logging.getLogger("saha.worker")
+
+ABANDONED = "saha.core.worker.TaskAbandoned"
+
+
+def beat(worker_id: str) -> None:
+    now = timezone.now()
+    updated = WorkerHeartbeat.objects.filter(worker_id=worker_id).update(last_seen=now)
+    if not updated:
+        WorkerHeartbeat.objects.update_or_create(
+            worker_id=worker_id,
+            defaults={"hostname": socket.gethostname()[:255], "pid": os.getpid(), "last_seen": now},
+        )
+
+
+def reap_orphaned_tasks(now: dt.datetime | None = None) -> int:
+    """Return to the queue the RUNNING tasks whose worker stopped beating."""
+    now = now or timezone.now()
+    dead_before = now - dt.timedelta(seconds=settings.SAHA_WORKER_DEAD_AFTER_SECONDS)
+    alive = set(
+        WorkerHeartbeat.objects.filter(last_seen__gte=dead_before).values_list(
+            "worker_id", flat=True
+        )
+    )
+    reclaimed = 0
+    running = DBTaskResult.objects.running().only("id", "started_at", "worker_ids")
+    for result in running:
+        owner = result.worker_ids[-1] if result.worker_ids else None
+        if owner in alive:
+            continue
+        # A worker that never beat (a plain db_worker) gets the same grace period.
+        if owner is not None and result.started_at and result.started_at > dead_before:
+            continue
+        # The conditional UPDATE is the lock: started_at changes on every claim,
+        # so if another reaper or a live worker got there first, nothing happens.
+        same_claim = DBTaskResult.objects.filter(
+            pk=result.pk, status=TaskResultStatus.RUNNING, started_at=result.started_at
+        )
+        if len(result.worker_ids) >= settings.SAHA_TASK_MAX_ATTEMPTS:
+            changed = same_claim.update(
+                status=TaskResultStatus.FAILED,
+                finished_at=now,
+                exception_class_path=ABANDONED,
+                traceback=f"Abandoned after {len(result.worker_ids)} workers died running it.",
+            )
+            if changed:
+                logger.error(
+                    "Task %s abandoned after %d attempts", result.pk, len(result.worker_ids)
+                )
+        else:
+            changed = same_claim.update(status=TaskResultStatus.READY, started_at=None)
+            if changed:
+                logger.warning("Task %s returned to the queue: worker %s is gone", result.pk, owner)
+        reclaimed += changed
+    return reclaimed
+
+
+class SahaWorker(Worker):
+    """The django-tasks-db loop; a second thread beats, reaps and schedules.
+
+    The housekeeping thread keeps beating while the main thread runs a long
+    task, so only a dead process (or a hung host) is ever presumed dead.
+    """
+
+    housekeeping_every = 5.0
+
+    def __init__(self, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(**kwargs)
+        self._stop = threading.Event()
+
+    def _housekeeping_loop(self) -> None:
+        beat_every = settings.SAHA_WORKER_HEARTBEAT_SECONDS
+        last_housekeeping = 0.0
+        while not self._stop.is_set():
+            try:
+                beat(self.worker_id)
+                if time.monotonic() - last_housekeeping >= self.housekeeping_every:
+                    last_housekeeping = time.monotonic()
+                    with transaction.atomic():
+                        reap_orphaned_tasks()
+                    enqueue_due_periodic()
+            except Exception:
+                # The database may be briefly locked or unreachable; retry next tick.
+                logger.exception("Worker housekeeping failed; retrying")
+            finally:
+                close_old_connections()
+            self._stop.wait(min(beat_every, self.housekeeping_every))
+        connection.close()
+
+    def run(self) -> None:
+        autodiscover_modules("tasks")
+        beat(self.worker_id)
+        thread = threading.Thread(target=self._housekeeping_loop, name="housekeeping", daemon=True)
+        thread.start()
+        try:
+            super().run()
+        finally:
+            self._stop.set()
+            thread.join(timeout=5)
+            WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
+
+
+def run_worker(*, interval: float = 1.0, batch: bool = False, max_tasks: int | None = None) -> None:
+    worker = SahaWorker(
+        queue_names=["*"],
+        interval=interval,
+        batch=batch,
+        backend_name="default",
+        startup_delay=not batch,
+        max_tasks=max_tasks,
+        worker_id=f"{socket.gethostname()[:20]}-{os.getpid()}-{get_random_string(8)}",
+        excluded_queue_names=[],
+    )
+    worker.configure_signals()
+    logger.info("Worker %s started", worker.worker_id)
+    worker.run()
