@@ -35,7 +35,11 @@ def compile_all() -> int:
 
 
 def extract() -> int:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "saha.config.settings_test"}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "saha.config.settings_test",
+        "SAHA_VAR_DIR": str(ROOT / "var" / "test"),
+    }
     command = [
         sys.executable,
         "-m",

@@ -152,6 +152,10 @@ PHONE_DEFAULT_REGION = env.get_str("SAHA_PHONE_REGION", "LB")
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# In development and tests, serve straight from the source tree (no collectstatic).
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 STATICFILES_DIRS = [PACKAGE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env.get_str("SAHA_MEDIA_ROOT") or VAR_DIR / "media")

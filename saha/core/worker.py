@@ -16,7 +16,6 @@ import logging
 import os
 import socket
 import threading
-import time
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
@@ -94,29 +93,23 @@ class SahaWorker(Worker):
     task, so only a dead process (or a hung host) is ever presumed dead.
     """
 
-    housekeeping_every = 5.0
-
     def __init__(self, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(**kwargs)
         self._stop = threading.Event()
 
     def _housekeeping_loop(self) -> None:
-        beat_every = settings.SAHA_WORKER_HEARTBEAT_SECONDS
-        last_housekeeping = 0.0
         while not self._stop.is_set():
             try:
                 beat(self.worker_id)
-                if time.monotonic() - last_housekeeping >= self.housekeeping_every:
-                    last_housekeeping = time.monotonic()
-                    with transaction.atomic():
-                        reap_orphaned_tasks()
-                    enqueue_due_periodic()
+                with transaction.atomic():
+                    reap_orphaned_tasks()
+                enqueue_due_periodic()
             except Exception:
                 # The database may be briefly locked or unreachable; retry next tick.
                 logger.exception("Worker housekeeping failed; retrying")
             finally:
                 close_old_connections()
-            self._stop.wait(min(beat_every, self.housekeeping_every))
+            self._stop.wait(settings.SAHA_WORKER_HEARTBEAT_SECONDS)
         connection.close()
 
     def run(self) -> None:

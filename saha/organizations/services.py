@@ -200,6 +200,7 @@ def _lock_owners(organization: Organization) -> list[int]:
         Membership.objects.for_org(organization)
         .select_for_update()
         .filter(role=Role.OWNER)
+        .order_by("pk")  # the same lock order in every transaction: no deadlock
         .values_list("pk", flat=True)
     )
 

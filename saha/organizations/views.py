@@ -155,8 +155,8 @@ def members(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_POST
 @organization_view(Permission.MANAGE_MEMBERS)
+@require_POST
 def change_role(request: HttpRequest, pk: int) -> HttpResponse:
     organization = request.organization  # type: ignore[attr-defined]
     target = get_for_org_or_404(Membership.objects.select_related("user"), organization, pk=pk)
@@ -173,8 +173,8 @@ def change_role(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("organizations:members", slug=organization.slug)
 
 
-@require_POST
 @organization_view(Permission.VIEW_DASHBOARD)
+@require_POST
 def remove_member(request: HttpRequest, pk: int) -> HttpResponse:
     organization = request.organization  # type: ignore[attr-defined]
     target = get_for_org_or_404(Membership.objects.select_related("user"), organization, pk=pk)
@@ -191,8 +191,8 @@ def remove_member(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("organizations:members", slug=organization.slug)
 
 
-@require_POST
 @organization_view(Permission.MANAGE_MEMBERS)
+@require_POST
 def revoke_invitation(request: HttpRequest, pk: int) -> HttpResponse:
     organization = request.organization  # type: ignore[attr-defined]
     invitation = get_for_org_or_404(Invitation, organization, pk=pk)

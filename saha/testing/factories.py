@@ -33,8 +33,9 @@ class OrganizationFactory(factory.django.DjangoModelFactory):
         model = Organization
 
     slug = factory.Sequence(lambda n: f"org-{n}")
-    names = factory.LazyAttribute(lambda o: {"en": f"Organization {o.slug}",
-                                             "ar": f"منظمة {o.slug}"})
+    names = factory.LazyAttribute(
+        lambda o: {"en": f"Organization {o.slug}", "ar": f"منظمة {o.slug}"}
+    )
     default_language = "en"
     time_zone = "Asia/Beirut"
 

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+from django.core.cache import cache
+from django.urls import reverse
+
+from saha.core.models import AuditEntry
+from saha.testing.factories import PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():  # type: ignore[no-untyped-def]
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def sign_in(client, email: str, password: str):  # type: ignore[no-untyped-def]
+    return client.post(reverse("account_login"), {"login": email, "password": password})
+
+
+def test_sign_in_lands_on_the_organizers_home_and_is_audited(client, owner) -> None:
+    response = sign_in(client, owner.user.email, PASSWORD)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("organizations:home")
+    entry = AuditEntry.objects.get(action="accounts.signed_in")
+    assert entry.actor == owner.user
+    assert entry.ip_address == "127.0.0.1"
+
+
+def test_a_wrong_password_is_audited_without_the_password(client) -> None:
+    user = UserFactory()
+    response = sign_in(client, user.email, "wrong password")
+    assert response.status_code == 200
+    entry = AuditEntry.objects.get(action="accounts.sign_in_failed")
+    assert entry.data == {"email": user.email}
+    assert "wrong password" not in str(entry.data)
+
+
+def error_codes(response) -> set[str]:  # type: ignore[no-untyped-def]
+    form = response.context["form"]
+    return {error.code for errors in form.errors.as_data().values() for error in errors}
+
+
+def test_failed_sign_ins_are_rate_limited_per_account(client, settings) -> None:
+    user = UserFactory()
+    for _ in range(settings.SAHA_LOGIN_ATTEMPTS):
+        assert "too_many_login_attempts" not in error_codes(
+            sign_in(client, user.email, "wrong password")
+        )
+    # now even the right password is refused for a while
+    response = sign_in(client, user.email, PASSWORD)
+    assert "too_many_login_attempts" in error_codes(response)
+    assert "_auth_user_id" not in client.session
+
+
+def test_failed_sign_ins_are_rate_limited_per_address(client) -> None:
+    for n in range(10):
+        sign_in(client, f"nobody{n}@example.org", "wrong password")
+    # a different account, from the same address
+    user = UserFactory()
+    response = sign_in(client, user.email, PASSWORD)
+    assert "too_many_login_attempts" in error_codes(response)
+    assert "_auth_user_id" not in client.session
+
+
+def test_account_mail_is_queued_not_sent_in_the_request(
+    client, django_capture_on_commit_callbacks
+) -> None:
+    user = UserFactory()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        client.post(reverse("account_reset_password"), {"email": user.email})
+    assert mail.outbox == []  # nothing left inside the request
+    for callback in callbacks:
+        callback()
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == [user.email]
+    assert "/accounts/password/reset/key/" in mail.outbox[0].body

@@ -1,0 +1,92 @@
+"""A member of organization A gets 404 on every URL of organization B.
+
+The test walks every URL pattern of the project. Each one must be classified
+below: organization-scoped patterns are requested for organization B by a
+member of A (GET and POST), and must answer 404; the others are listed with
+the reason they are not organization pages. A new pattern that nobody
+classified fails the test, so it cannot slip through unchecked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from saha.organizations.models import Invitation
+from saha.organizations.services import invite_member
+
+# Patterns that are not pages of one organization, with why.
+NOT_ORGANIZATION_PAGES = {
+    "": "landing page",
+    "healthz": "health check, no data of any organization",
+    "i18n/setlang/": "language switch",
+    "manage/": "lists only the user's own organizations",
+    "manage/new/": "creates a new organization",
+    "invitations/<str:token>/": "reached by a secret token, tested in organizations",
+    "o/<slug:slug>/": "the public page: public by design",
+    "media/<path:path>": "uploaded public files (logos)",
+}
+ALLAUTH_PREFIX = "accounts/"
+
+
+def walk(resolver: URLResolver, prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            yield from walk(entry, prefix + str(entry.pattern))
+        else:
+            yield prefix + str(entry.pattern), entry
+
+
+def organization_patterns() -> list[tuple[str, URLPattern]]:
+    found, unclassified = [], []
+    for route, pattern in walk(get_resolver()):
+        if route.startswith(ALLAUTH_PREFIX) or route in NOT_ORGANIZATION_PAGES:
+            continue
+        if "<slug:slug>" in route and route.startswith("manage/"):
+            found.append((route, pattern))
+        else:
+            unclassified.append(route)
+    assert unclassified == [], f"classify these URL patterns in {__name__}: {unclassified}"
+    return found
+
+
+def kwargs_for(route: str, objects: dict[str, Any]) -> dict[str, Any]:
+    """Fill a route's parameters with real objects of organization B."""
+    kwargs = {"slug": objects["organization"].slug}
+    if "<int:pk>" in route:
+        if "invitations/" in route:
+            kwargs["pk"] = objects["invitation"].pk
+        elif "members/" in route:
+            kwargs["pk"] = objects["membership"].pk
+        else:
+            raise AssertionError(f"no object of organization B to fill {route}")
+    return kwargs
+
+
+def test_member_of_a_gets_404_on_every_url_of_b(owner, outsider) -> None:
+    # given organization B with a member and a pending invitation
+    invitation, _token = invite_member(
+        actor_membership=outsider.membership, email="new@example.org", role="viewer"
+    )
+    objects = {
+        "organization": outsider.organization,
+        "membership": outsider.membership,
+        "invitation": invitation,
+    }
+    patterns = organization_patterns()
+    assert len(patterns) >= 7  # dashboard, settings, members, role, remove, revoke, audit
+    client = owner.client()  # the owner of organization A
+    for route, _pattern in patterns:
+        url = "/" + route
+        for name, value in kwargs_for(route, objects).items():
+            url = url.replace(f"<slug:{name}>", str(value)).replace(f"<int:{name}>", str(value))
+        # when A's owner tries B's page, by GET and by POST
+        for method in (client.get, client.post):
+            response = method(url)
+            # then it does not exist for them
+            assert response.status_code == 404, f"{method.__name__.upper()} {url}"
+    # and nothing of B changed
+    assert Invitation.objects.get(pk=invitation.pk).is_pending
+    assert outsider.membership.__class__.objects.filter(pk=outsider.membership.pk).exists()
