@@ -9,7 +9,7 @@ one points at an organization without being scoped this way.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from django.db import models
 from django.http import Http404
@@ -21,7 +21,7 @@ M = TypeVar("M", bound=models.Model)
 
 
 class OrganizationQuerySet(models.QuerySet):
-    def for_org(self, organization: Organization) -> OrganizationQuerySet:
+    def for_org(self, organization: Organization) -> Self:
         return self.filter(organization=organization)
 
 

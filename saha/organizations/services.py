@@ -74,11 +74,11 @@ def update_organization(
         setattr(organization, field, value)
     fields = list(changed)
     if logo is not None:
-        organization.logo = logo  # type: ignore[assignment]
+        organization.logo = logo
         fields.append("logo")
     elif clear_logo and organization.logo:
         organization.logo.delete(save=False)
-        organization.logo = ""  # type: ignore[assignment]
+        organization.logo = ""
         fields.append("logo")
     if not fields:
         return organization
