@@ -207,7 +207,7 @@ class TestMembersPage:
             Membership.objects.create(
                 organization=owner.organization, user=UserFactory(), role=Role.VIEWER
             )
-        with django_assert_max_num_queries(12) as few:
+        with django_assert_max_num_queries(16) as few:
             client.get(url("members", owner.organization))
         for _ in range(10):
             Membership.objects.create(
