@@ -25,6 +25,9 @@ class OrganizationForm(forms.Form):
 
     default_language = forms.ChoiceField(label=_("Default language"), choices=settings.LANGUAGES)
     time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
+    logo = forms.ImageField(
+        label=_("Logo"), required=False, help_text=_("A square PNG or JPEG, smaller than 2 MB.")
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -41,6 +44,12 @@ class OrganizationForm(forms.Form):
         if not any(data.get(f"name_{code}") for code, _l in settings.LANGUAGES):
             raise forms.ValidationError(_("Give the organization a name in at least one language."))
         return data
+
+    def clean_logo(self) -> Any:
+        logo = self.cleaned_data.get("logo")
+        if logo and logo.size > MAX_LOGO_BYTES:
+            raise forms.ValidationError(_("The logo must be smaller than 2 MB."))
+        return logo
 
     def names(self) -> dict[str, str]:
         return {
@@ -67,7 +76,6 @@ class NewOrganizationForm(OrganizationForm):
 
 class OrganizationSettingsForm(OrganizationForm):
     contact_email = forms.EmailField(label=_("Public contact email"), required=False)
-    logo = forms.ImageField(label=_("Logo"), required=False)
     clear_logo = forms.BooleanField(label=_("Remove the logo"), required=False)
     require_mfa = forms.BooleanField(
         label=_("Require two-factor authentication of every member"), required=False
@@ -95,12 +103,6 @@ class OrganizationSettingsForm(OrganizationForm):
             initial[f"name_{code}"] = organization.names.get(code, "")
             initial[f"about_{code}"] = organization.about.get(code, "")
         return initial
-
-    def clean_logo(self) -> Any:
-        logo = self.cleaned_data.get("logo")
-        if logo and logo.size > MAX_LOGO_BYTES:
-            raise forms.ValidationError(_("The logo must be smaller than 2 MB."))
-        return logo
 
     def about(self) -> dict[str, str]:
         return {

@@ -38,6 +38,7 @@ def create_organization(
     default_language: str,
     time_zone: str = "",
     owner: Any = None,
+    logo: UploadedFile | None = None,
 ) -> Organization:
     """Create an organization; `owner` (default: the actor) becomes its first owner."""
     owner = owner or actor
@@ -47,6 +48,8 @@ def create_organization(
         default_language=default_language,
         time_zone=time_zone or settings.TIME_ZONE,
     )
+    if logo is not None:
+        organization.logo = logo
     organization.full_clean()
     try:
         with transaction.atomic():

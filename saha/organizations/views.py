@@ -76,6 +76,7 @@ def create(request: HttpRequest) -> HttpResponse:
             names=form.names(),
             default_language=form.cleaned_data["default_language"],
             time_zone=form.cleaned_data["time_zone"],
+            logo=form.cleaned_data.get("logo"),
         )
         messages.success(request, _("%(name)s is ready.") % {"name": organization.name})
         return redirect("organizations:dashboard", slug=organization.slug)

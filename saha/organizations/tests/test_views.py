@@ -74,8 +74,11 @@ def test_an_organization_requiring_mfa_sends_members_to_enrol(owner) -> None:
     assert response["Location"] == reverse("mfa_index")
 
 
-def test_create_organization_is_for_operators_unless_sign_up_is_open(owner, settings) -> None:
+def test_create_organization_is_for_operators_unless_sign_up_is_open(
+    owner, settings, tmp_path
+) -> None:
     settings.SAHA_OPEN_SIGNUP = False
+    settings.MEDIA_ROOT = tmp_path
     client = owner.client()
     assert client.get(reverse("organizations:create")).status_code == 403
     owner.user.is_staff = True
