@@ -21,10 +21,16 @@ def saha(request: HttpRequest) -> dict[str, Any]:
             .order_by("organization__slug")
         )
 
+    def signup_open() -> bool:
+        from allauth.account.adapter import get_adapter
+
+        return bool(get_adapter(request).is_open_for_signup(request))
+
     return {
         "SAHA_VERSION": saha_package.__version__,
         "SAHA_LANGUAGES": settings.LANGUAGES,
         "organization": getattr(request, "organization", None),
         "membership": getattr(request, "membership", None),
         "user_memberships": user_memberships,
+        "signup_open": signup_open,
     }

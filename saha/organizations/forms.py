@@ -20,6 +20,11 @@ def time_zone_choices() -> list[tuple[str, str]]:
     return [(name, name) for name in sorted(zoneinfo.available_timezones()) if "/" in name]
 
 
+def text_in(language: str) -> dict[str, str]:
+    """Widget attributes for text written in one language, whatever the page's language."""
+    return {"lang": language, "dir": "auto"}
+
+
 class OrganizationForm(forms.Form):
     """Names and about text per language, as separate fields, one set per language."""
 

@@ -79,3 +79,11 @@ def test_account_mail_is_queued_not_sent_in_the_request(
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == [user.email]
     assert "/accounts/password/reset/key/" in mail.outbox[0].body
+
+
+@pytest.mark.parametrize("open_signup", [True, False])
+def test_sign_in_page_offers_sign_up_only_when_it_is_open(client, settings, open_signup) -> None:
+    settings.SAHA_OPEN_SIGNUP = open_signup
+    body = client.get(reverse("account_login"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert (reverse("account_signup") in body) is open_signup
+    assert reverse("account_reset_password") in body  # "forgot your password?" either way
