@@ -33,23 +33,14 @@ def on_password(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     audit.log(user, "accounts.password_changed", user, ip_address=client_ip(request))
 
 
-@receiver(mfa_signals.authenticator_added)
-def on_mfa_added(sender: Any, request: Any, user: Any, authenticator: Any, **kw: Any) -> None:
-    audit.log(
-        user,
-        "accounts.mfa_added",
-        user,
-        {"type": authenticator.type},
-        ip_address=client_ip(request),
-    )
+def _audit_authenticator(action: str) -> Any:
+    def handler(sender: Any, request: Any, user: Any, authenticator: Any, **kw: Any) -> None:
+        audit.log(user, action, user, {"type": authenticator.type}, ip_address=client_ip(request))
+
+    return handler
 
 
-@receiver(mfa_signals.authenticator_removed)
-def on_mfa_removed(sender: Any, request: Any, user: Any, authenticator: Any, **kw: Any) -> None:
-    audit.log(
-        user,
-        "accounts.mfa_removed",
-        user,
-        {"type": authenticator.type},
-        ip_address=client_ip(request),
-    )
+# weak=False: the handlers are closures that nothing else holds.
+mfa_signals.authenticator_added.connect(_audit_authenticator("accounts.mfa_added"), weak=False)
+mfa_signals.authenticator_removed.connect(_audit_authenticator("accounts.mfa_removed"), weak=False)
+mfa_signals.authenticator_reset.connect(_audit_authenticator("accounts.mfa_reset"), weak=False)

@@ -87,3 +87,23 @@ def test_sign_in_page_offers_sign_up_only_when_it_is_open(client, settings, open
     body = client.get(reverse("account_login"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert (reverse("account_signup") in body) is open_signup
     assert reverse("account_reset_password") in body  # "forgot your password?" either way
+
+
+def test_mfa_changes_are_audited(owner) -> None:
+    from allauth.mfa.models import Authenticator
+    from allauth.mfa.signals import authenticator_added, authenticator_removed
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    authenticator = Authenticator(user=owner.user, type=Authenticator.Type.TOTP, data={})
+    authenticator_added.send(
+        Authenticator, request=request, user=owner.user, authenticator=authenticator
+    )
+    authenticator_removed.send(
+        Authenticator, request=request, user=owner.user, authenticator=authenticator
+    )
+    actions = list(AuditEntry.objects.filter(actor=owner.user).values_list("action", "data"))
+    assert actions == [
+        ("accounts.mfa_removed", {"type": "totp"}),
+        ("accounts.mfa_added", {"type": "totp"}),
+    ]
