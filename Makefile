@@ -71,8 +71,12 @@ messages: test-deps ## extract strings into the Arabic and French catalogues
 translations-check: test-deps ## fail on an untranslated or fuzzy string
 	$(PY) scripts/i18n.py check
 
+.PHONY: vendor-check
+vendor-check: ## vendored front-end files match their manifest
+	@python3 scripts/vendor.py verify
+
 .PHONY: check
-check: lint typecheck migrations-check translations-check test ## everything CI checks, and more
+check: lint typecheck migrations-check translations-check vendor-check test ## everything CI checks, and more
 
 .PHONY: clean
 clean: ## remove the virtual environment and local data (var/)

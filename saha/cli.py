@@ -111,23 +111,20 @@ def cmd_serve(args: argparse.Namespace, rest: list[str]) -> int:
     from django.conf import settings
 
     _manage("migrate", "--no-input", "--verbosity", "1")
+    web_workers = args.web_workers or (2 if settings.REDIS_URL else 1)
+    if web_workers > 1 and not settings.REDIS_URL:
+        # The in-process cache holds the rate limits: each process would count alone.
+        print(
+            "Warning: several web processes without REDIS_URL each keep their own rate "
+            "limits; set REDIS_URL to share them.",
+            file=sys.stderr,
+        )
     if not settings.DEBUG:
         _manage("collectstatic", "--no-input", "--verbosity", "0")
     web = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "saha.config.wsgi:application",
-        "--bind",
-        f"{args.host}:{args.port}",
-        "--workers",
-        str(args.web_workers),
-        "--threads",
-        "4",
-        "--access-logfile",
-        "-",
-        "--graceful-timeout",
-        "10",
+        *(sys.executable, "-m", "gunicorn", "saha.config.wsgi:application"),
+        *("--bind", f"{args.host}:{args.port}", "--workers", str(web_workers)),
+        *("--threads", "8", "--access-logfile", "-", "--graceful-timeout", "10"),
     ]
     worker = [sys.executable, "-m", "saha.cli", "worker"]
     children: dict[str, Any] = {"web": _spawn(web)}
@@ -185,7 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="migrate, then run the web server and a worker")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--web-workers", type=int, default=2)
+    serve.add_argument(
+        "--web-workers",
+        type=int,
+        default=None,
+        help="web processes (default: 1, or 2 with REDIS_URL)",
+    )
     serve.add_argument("--no-worker", action="store_true", help="run the web server only")
     serve.set_defaults(func=cmd_serve)
 

@@ -3,10 +3,12 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.mfa.adapter import DefaultMFAAdapter
 from django.conf import settings
 from django.http import HttpRequest
 
 from saha.core.mail import queue_email
+from saha.core.request import client_ip
 
 INVITATION_SESSION_KEY = "saha_invitation_token"
 
@@ -31,6 +33,10 @@ class AccountAdapter(DefaultAccountAdapter):
         ctx.update(context)
         queue_email(self.render_mail(template_prefix, email, ctx))
 
+    def get_client_ip(self, request: HttpRequest) -> str:
+        # One answer for rate limits, the sessions page and the audit log.
+        return client_ip(request) or "0.0.0.0"  # noqa: S104
+
     def get_login_redirect_url(self, request: HttpRequest) -> str:
         token = request.session.get(INVITATION_SESSION_KEY)
         if token:
@@ -38,3 +44,29 @@ class AccountAdapter(DefaultAccountAdapter):
 
             return reverse("organizations:invitation", kwargs={"token": token})
         return super().get_login_redirect_url(request)
+
+
+def _fernet() -> Any:
+    """Keys derived from SECRET_KEY and its fallbacks, so rotating the key keeps MFA working."""
+    import base64
+    import hashlib
+
+    from cryptography.fernet import Fernet, MultiFernet
+
+    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+    return MultiFernet(
+        [
+            Fernet(base64.urlsafe_b64encode(hashlib.sha256(f"saha.mfa:{key}".encode()).digest()))
+            for key in keys
+        ]
+    )
+
+
+class MFAAdapter(DefaultMFAAdapter):
+    """TOTP secrets and recovery-code seeds are stored encrypted, not in the clear."""
+
+    def encrypt(self, text: str) -> str:
+        return str(_fernet().encrypt(text.encode()).decode())
+
+    def decrypt(self, encrypted_text: str) -> str:
+        return str(_fernet().decrypt(encrypted_text.encode()).decode())

@@ -106,8 +106,17 @@ def email_config(url: str, var_dir: Path) -> dict[str, object]:
     if not parts.hostname:
         raise ImproperlyConfigured("EMAIL_URL needs a host, e.g. smtp://user:pass@mail:587.")
     query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-    port = parts.port or (465 if scheme == "smtps" else 587)
-    use_tls = scheme == "smtp" and query.get("tls", "true" if port == 587 else "false") in TRUE
+    try:
+        port = parts.port or (465 if scheme == "smtps" else 587)
+        timeout = int(query.get("timeout", "20"))
+    except ValueError:
+        raise ImproperlyConfigured(
+            "EMAIL_URL has a port or ?timeout= that is not a number."
+        ) from None
+    tls = query.get("tls", "true" if port == 587 else "false").lower()
+    if tls not in TRUE | FALSE:
+        raise ImproperlyConfigured(f"EMAIL_URL ?tls={tls!r} must be true or false.")
+    use_tls = scheme == "smtp" and tls in TRUE
     return {
         "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         "EMAIL_HOST": parts.hostname,
@@ -116,5 +125,5 @@ def email_config(url: str, var_dir: Path) -> dict[str, object]:
         "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
         "EMAIL_USE_SSL": scheme == "smtps",
         "EMAIL_USE_TLS": use_tls,
-        "EMAIL_TIMEOUT": int(query.get("timeout", "20")),
+        "EMAIL_TIMEOUT": timeout,
     }

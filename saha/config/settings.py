@@ -85,7 +85,9 @@ TEMPLATES = [
 
 DATABASE_URL = env.get_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'saha.sqlite3'}"
 try:
-    _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env.get_int("DB_CONN_MAX_AGE", 60))
+    _db = dj_database_url.parse(
+        DATABASE_URL, conn_max_age=env.get_int("DB_CONN_MAX_AGE", 60, minimum=0)
+    )
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not understood: {exc}") from None
 if _db["ENGINE"] == "django.db.backends.sqlite3":
@@ -149,6 +151,12 @@ try:
 except (zoneinfo.ZoneInfoNotFoundError, ValueError):
     raise ImproperlyConfigured(f"TIME_ZONE={TIME_ZONE!r} is not a known time zone.") from None
 PHONE_DEFAULT_REGION = env.get_str("SAHA_PHONE_REGION", "LB")
+if not (
+    len(PHONE_DEFAULT_REGION) == 2
+    and PHONE_DEFAULT_REGION.isalpha()
+    and PHONE_DEFAULT_REGION.isupper()
+):
+    raise ImproperlyConfigured("SAHA_PHONE_REGION must be a two-letter country code, such as LB.")
 
 # --- Static and media files ---------------------------------------------------
 
@@ -203,6 +211,7 @@ ACCOUNT_RATE_LIMITS = {
     "login_failed": f"10/m/ip,{SAHA_LOGIN_ATTEMPTS}/5m/key",
 }
 SAHA_OPEN_SIGNUP = env.get_bool("SAHA_OPEN_SIGNUP", False)
+MFA_ADAPTER = "saha.accounts.adapter.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
 MFA_TOTP_ISSUER = env.get_str("SAHA_MFA_ISSUER", "Saha")
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
@@ -236,20 +245,29 @@ TASKS = {
 # the tasks it held go back to the queue.
 SAHA_WORKER_HEARTBEAT_SECONDS = env.get_int("SAHA_WORKER_HEARTBEAT_SECONDS", 10, minimum=1)
 SAHA_WORKER_DEAD_AFTER_SECONDS = env.get_int("SAHA_WORKER_DEAD_AFTER_SECONDS", 60, minimum=2)
+if SAHA_WORKER_DEAD_AFTER_SECONDS < 2 * SAHA_WORKER_HEARTBEAT_SECONDS:
+    # Otherwise a live worker between two beats looks dead and its task runs twice.
+    raise ImproperlyConfigured(
+        "SAHA_WORKER_DEAD_AFTER_SECONDS must be at least twice SAHA_WORKER_HEARTBEAT_SECONDS."
+    )
 SAHA_TASK_MAX_ATTEMPTS = env.get_int("SAHA_TASK_MAX_ATTEMPTS", 5, minimum=1)
 SAHA_TASK_RESULT_DAYS = env.get_int("SAHA_TASK_RESULT_DAYS", 14, minimum=1)
 
 # --- Security -----------------------------------------------------------------
 
 SAHA_HTTPS = env.get_bool("SAHA_HTTPS", False)
-if env.get_bool("SAHA_BEHIND_PROXY", False):
+SAHA_BEHIND_PROXY = env.get_bool("SAHA_BEHIND_PROXY", False)
+# How many reverse proxies append to X-Forwarded-For before a request reaches
+# Saha; the client's address is read that many entries from the end.
+SAHA_PROXY_COUNT = env.get_int("SAHA_PROXY_COUNT", 1 if SAHA_BEHIND_PROXY else 0, minimum=0)
+if SAHA_BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
 SECURE_SSL_REDIRECT = SAHA_HTTPS
 SESSION_COOKIE_SECURE = SAHA_HTTPS
 CSRF_COOKIE_SECURE = SAHA_HTTPS
 LANGUAGE_COOKIE_SECURE = SAHA_HTTPS
-SECURE_HSTS_SECONDS = env.get_int("SAHA_HSTS_SECONDS", 31536000 if SAHA_HTTPS else 0)
+SECURE_HSTS_SECONDS = env.get_int("SAHA_HSTS_SECONDS", 31536000 if SAHA_HTTPS else 0, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SAHA_HTTPS
 SECURE_HSTS_PRELOAD = SAHA_HTTPS
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
@@ -259,12 +277,17 @@ X_FRAME_OPTIONS = "DENY"
 
 # --- Logging ------------------------------------------------------------------
 
+LOG_LEVEL = env.get_str("SAHA_LOG_LEVEL", "INFO").upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured("SAHA_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.get_str("SAHA_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
-ADMINS = [("Saha operators", a) for a in env.get_list("SAHA_ADMINS", [])]
+# No ADMINS: Django would mail each error from inside the failing request, with
+# its details. Errors go to the log; watch it (docs/operators.md).
+ADMINS: list[tuple[str, str]] = []

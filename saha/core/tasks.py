@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import smtplib
 
 from django.conf import settings
 from django.utils import timezone
@@ -11,6 +13,8 @@ from django_tasks_db.models import DBTaskResult
 
 from saha.core.jobs import periodic
 from saha.core.models import WorkerHeartbeat
+
+logger = logging.getLogger("saha.mail")
 
 
 @periodic(every=dt.timedelta(hours=1))
@@ -23,6 +27,18 @@ def prune_finished_tasks() -> int:
     return deleted
 
 
+# After a temporary failure (server unreachable, 4xx), try again after these
+# many seconds; then give up and leave the failure in the task's record.
+EMAIL_RETRY_DELAYS = (60, 300, 900, 3600, 4 * 3600, 12 * 3600)
+
+
+def is_permanent(error: Exception) -> bool:
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return True
+    code = getattr(error, "smtp_code", None)
+    return isinstance(code, int) and 500 <= code < 600
+
+
 @task()
 def send_email(
     *,
@@ -32,10 +48,28 @@ def send_email(
     from_email: str,
     to: list[str],
     headers: dict[str, str],
+    attempt: int = 0,
 ) -> int:
+    """Send one account email; a temporary failure is retried later, with back-off."""
     from django.core.mail import EmailMultiAlternatives
 
     message = EmailMultiAlternatives(subject, body, from_email, to, headers=headers)
     if html:
         message.attach_alternative(html, "text/html")
-    return message.send()
+    try:
+        return message.send()
+    except (smtplib.SMTPException, OSError) as error:
+        if is_permanent(error) or attempt >= len(EMAIL_RETRY_DELAYS):
+            raise
+        delay = EMAIL_RETRY_DELAYS[attempt]
+        logger.warning("Email to %s failed (%s); trying again in %d s", to, error, delay)
+        send_email.using(run_after=timezone.now() + dt.timedelta(seconds=delay)).enqueue(
+            subject=subject,
+            body=body,
+            html=html,
+            from_email=from_email,
+            to=to,
+            headers=headers,
+            attempt=attempt + 1,
+        )
+        return 0

@@ -7,6 +7,7 @@ requires MFA sends a member without it to enrol first.
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -16,6 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from saha.organizations.models import Membership
@@ -56,7 +58,9 @@ def organization_view(
             request.organization = organization  # type: ignore[attr-defined]
             request.membership = membership  # type: ignore[attr-defined]
             request.session[LAST_ORGANIZATION_KEY] = organization.slug
-            return view(request, *args, **kwargs)
+            # Times on an organization's pages are in its own time zone.
+            with timezone.override(zoneinfo.ZoneInfo(organization.time_zone)):
+                return view(request, *args, **kwargs)
 
         return wrapper
 

@@ -165,7 +165,7 @@ class Invitation(OrganizationOwned):
         ordering = ["-created"]
 
     def __str__(self) -> str:
-        return f"{self.email} → {self.organization.slug} ({self.role})"
+        return f"{self.email} ({self.get_role_display()})"
 
     @property
     def is_pending(self) -> bool:

@@ -107,3 +107,16 @@ def test_mfa_changes_are_audited(owner) -> None:
         ("accounts.mfa_removed", {"type": "totp"}),
         ("accounts.mfa_added", {"type": "totp"}),
     ]
+
+
+def test_totp_secrets_are_stored_encrypted(settings) -> None:
+    from allauth.mfa.utils import decrypt, encrypt
+
+    secret = "JBSWY3DPEHPK3PXP"
+    stored = encrypt(secret)
+    assert secret not in stored
+    assert decrypt(stored) == secret
+    # rotating SECRET_KEY with the old one as a fallback keeps it readable
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "n" * 30 + "ew-key-after-rotation-0123456789"
+    assert decrypt(stored) == secret

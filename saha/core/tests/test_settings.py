@@ -75,7 +75,16 @@ def test_email_url_forms(url: str, expected: dict[str, object], tmp_path: Path) 
     assert {key: config[key] for key in expected} == expected
 
 
-@pytest.mark.parametrize("url", ["pop3://mail", "smtp://"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "pop3://mail",
+        "smtp://",
+        "smtp://mail?timeout=abc",
+        "smtp://mail?tls=maybe",
+        "smtp://mail:port",
+    ],
+)
 def test_bad_email_urls_are_refused(url: str, tmp_path: Path) -> None:
     with pytest.raises(ImproperlyConfigured, match="EMAIL_URL"):
         env.email_config(url, tmp_path)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import zoneinfo
 
 import pytest
 from django.core import mail
@@ -299,3 +300,14 @@ def test_public_page_shows_no_member(owner, client) -> None:
     assert owner.organization.name in body
     assert owner.user.email not in body
     assert "<script" not in body  # public pages need no JavaScript
+
+
+def test_times_are_shown_in_the_organizations_time_zone(owner) -> None:
+    from saha.core import audit
+
+    owner.organization.time_zone = "America/Montreal"
+    owner.organization.save()
+    entry = audit.log(owner.user, "test.thing", owner.organization)
+    response = owner.client().get(url("audit", owner.organization))
+    local = entry.created.astimezone(zoneinfo.ZoneInfo("America/Montreal"))
+    assert f'datetime="{local.isoformat()}"' in response.content.decode()
