@@ -19,6 +19,8 @@ VAR_DIR = Path(env.get_str("SAHA_VAR_DIR") or Path.cwd() / "var").resolve()
 
 DEBUG = env.get_bool("SAHA_DEBUG", False)
 SECRET_KEY = env.secret_key(VAR_DIR)
+# Old keys still accepted after a rotation (sessions, reset links, MFA secrets).
+SECRET_KEY_FALLBACKS = env.get_list("SECRET_KEY_FALLBACKS", [])
 ALLOWED_HOSTS = env.get_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.get_list("CSRF_TRUSTED_ORIGINS", [])
 SAHA_BASE_URL = env.get_str("SAHA_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
