@@ -34,7 +34,35 @@ def compile_all() -> int:
     return 0
 
 
+def _entries(path: Path) -> list[tuple[object, ...]]:
+    return [
+        (
+            e.msgctxt,
+            e.msgid,
+            e.msgid_plural,
+            e.msgstr,
+            tuple(sorted(e.msgstr_plural.items())),
+            tuple(e.flags),
+        )
+        for e in polib.pofile(str(path))
+    ]
+
+
 def extract() -> int:
+    """Refresh the catalogues; a file whose entries did not change is left untouched.
+
+    makemessages rewrites the header's creation date on every run, which would
+    leave every checkout dirty after `make check`.
+    """
+    before = {path: (path.read_bytes(), _entries(path)) for path in catalogues()}
+    code = _makemessages()
+    for path, (content, entries) in before.items():
+        if path.exists() and _entries(path) == entries:
+            path.write_bytes(content)
+    return code
+
+
+def _makemessages() -> int:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "saha.config.settings_test",

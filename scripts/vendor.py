@@ -45,10 +45,17 @@ def update() -> int:
     for package in manifest["packages"]:
         spec = f"{package['name']}@{package['version']}"
         with tempfile.TemporaryDirectory() as tmp:
-            out = subprocess.run(  # noqa: S603
-                ["npm", "pack", spec, "--silent"],  # noqa: S607
-                cwd=tmp, check=True, capture_output=True, text=True,
-            ).stdout.strip().splitlines()[-1]
+            out = (
+                subprocess.run(  # noqa: S603
+                    ["npm", "pack", spec, "--silent"],  # noqa: S607
+                    cwd=tmp,
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                )
+                .stdout.strip()
+                .splitlines()[-1]
+            )
             with tarfile.open(Path(tmp) / out) as archive:
                 archive.extractall(tmp, filter="data")
             for target, source in package["files"].items():

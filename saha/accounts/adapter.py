@@ -62,6 +62,10 @@ def _fernet() -> Any:
     )
 
 
+# Every Fernet token starts with its version byte 0x80, "gAAAAA" in base64.
+FERNET_PREFIX = "gAAAAA"
+
+
 class MFAAdapter(DefaultMFAAdapter):
     """TOTP secrets and recovery-code seeds are stored encrypted, not in the clear."""
 
@@ -69,4 +73,8 @@ class MFAAdapter(DefaultMFAAdapter):
         return str(_fernet().encrypt(text.encode()).decode())
 
     def decrypt(self, encrypted_text: str) -> str:
+        if not encrypted_text.startswith(FERNET_PREFIX):
+            # Stored in the clear before encryption was introduced; it is
+            # encrypted the next time allauth writes it.
+            return encrypted_text
         return str(_fernet().decrypt(encrypted_text.encode()).decode())

@@ -7,12 +7,13 @@ from django.urls import reverse
 from django.utils import translation
 from django_tasks import task
 
+from saha.core.mail import queue_email
 from saha.organizations.models import Invitation
 
 
 @task()
 def send_invitation(invitation_id: int, token: str) -> bool:
-    """Email an invitation. Safe to run twice: a second copy of the same link is harmless."""
+    """Write an invitation and queue it. Safe to run twice: a second copy of a link is harmless."""
     invitation = (
         Invitation.objects.select_related("organization", "invited_by")
         .filter(pk=invitation_id)
@@ -33,6 +34,7 @@ def send_invitation(invitation_id: int, token: str) -> bool:
         }
         subject = render_to_string("organizations/email/invitation_subject.txt", context)
         body = render_to_string("organizations/email/invitation_message.txt", context)
-    message = EmailMultiAlternatives(" ".join(subject.split()), body, to=[invitation.email])
-    message.send()
+    # Through the retrying sender: an SMTP server that is down delays an
+    # invitation, it does not lose it.
+    queue_email(EmailMultiAlternatives(" ".join(subject.split()), body, to=[invitation.email]))
     return True

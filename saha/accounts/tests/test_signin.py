@@ -120,3 +120,5 @@ def test_totp_secrets_are_stored_encrypted(settings) -> None:
     settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
     settings.SECRET_KEY = "n" * 30 + "ew-key-after-rotation-0123456789"
     assert decrypt(stored) == secret
+    # a secret stored in the clear before encryption still reads
+    assert decrypt(secret) == secret
