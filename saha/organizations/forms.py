@@ -66,7 +66,7 @@ class OrganizationForm(forms.Form):
 
 class NewOrganizationForm(OrganizationForm):
     slug = forms.CharField(
-        label=_("Address"),
+        label=_("Web address"),
         max_length=50,
         validators=[slug_validator, validate_slug],
         help_text=_("Used in links, such as /o/green-coast/: lowercase letters, digits, hyphens."),
@@ -75,7 +75,7 @@ class NewOrganizationForm(OrganizationForm):
     def clean_slug(self) -> str:
         slug = self.cleaned_data["slug"].lower()
         if Organization.objects.filter(slug=slug).exists():
-            raise forms.ValidationError(_("This address is already taken."))
+            raise forms.ValidationError(_("This web address is already taken."))
         return slug
 
 

@@ -26,7 +26,7 @@ slug_validator = RegexValidator(
 
 def validate_slug(value: str) -> None:
     if value in RESERVED_SLUGS:
-        raise ValidationError(_("This address is reserved; choose another."), code="reserved")
+        raise ValidationError(_("This web address is reserved; choose another."), code="reserved")
 
 
 def validate_time_zone(value: str) -> None:
@@ -58,7 +58,7 @@ class Organization(models.Model):
     """A tenant: a party, union, NGO or neighbourhood group running its actions on Saha."""
 
     slug = models.CharField(
-        _("address"), max_length=50, unique=True, validators=[slug_validator, validate_slug]
+        _("web address"), max_length=50, unique=True, validators=[slug_validator, validate_slug]
     )
     # One name per language, {"ar": "...", "en": "..."}: an organization is
     # often known by different names in each language, not a translation.

@@ -57,7 +57,7 @@ def create_organization(
             Membership.objects.create(organization=organization, user=owner, role=Role.OWNER)
             audit.log(actor, "organizations.created", organization, {"slug": slug})
     except IntegrityError:
-        raise Conflict("slug_taken", _("This address is already taken.")) from None
+        raise Conflict("slug_taken", _("This web address is already taken.")) from None
     return organization
 
 

@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
             name='Organization',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.CharField(max_length=50, unique=True, validators=[django.core.validators.RegexValidator('^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$', 'Use 2 to 50 lowercase letters, digits and hyphens, not starting or ending with a hyphen.'), saha.organizations.models.validate_slug], verbose_name='address')),
+                ('slug', models.CharField(max_length=50, unique=True, validators=[django.core.validators.RegexValidator('^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$', 'Use 2 to 50 lowercase letters, digits and hyphens, not starting or ending with a hyphen.'), saha.organizations.models.validate_slug], verbose_name='web address')),
                 ('names', models.JSONField(default=dict, verbose_name='names')),
                 ('about', models.JSONField(blank=True, default=dict, verbose_name='about')),
                 ('default_language', models.CharField(max_length=8, verbose_name='default language')),
