@@ -38,12 +38,32 @@ class AccountAdapter(DefaultAccountAdapter):
         return client_ip(request) or "0.0.0.0"  # noqa: S104
 
     def get_login_redirect_url(self, request: HttpRequest) -> str:
-        token = request.session.get(INVITATION_SESSION_KEY)
-        if token:
+        if request.session.get(INVITATION_SESSION_KEY):
             from django.urls import reverse
 
-            return reverse("organizations:invitation", kwargs={"token": token})
+            return reverse("organizations:invitation_accept")
         return super().get_login_redirect_url(request)
+
+    def clean_email(self, email: str) -> str:
+        """With sign-up closed, an invitation opens it for the invited address only."""
+        email = super().clean_email(email)
+        if settings.SAHA_OPEN_SIGNUP:
+            return email
+        from allauth.core import context as allauth_context
+        from django import forms
+        from django.utils.translation import gettext as _
+
+        from saha.organizations.services import invitation_for_token
+
+        request = allauth_context.request
+        token = request.session.get(INVITATION_SESSION_KEY) if request else None
+        invitation = invitation_for_token(token) if token else None
+        if invitation is not None and invitation.email.lower() != email.lower():
+            raise forms.ValidationError(
+                _("Use the address the invitation was sent to: %(email)s.")
+                % {"email": invitation.email}
+            )
+        return email
 
 
 def _fernet() -> Any:

@@ -26,6 +26,12 @@ def saha(request: HttpRequest) -> dict[str, Any]:
 
         return bool(get_adapter(request).is_open_for_signup(request))
 
+    # Where the language switcher returns to: this page, without a ?lang= that
+    # would switch the language straight back.
+    query = request.GET.copy()
+    query.pop("lang", None)
+    here = request.path + (f"?{query.urlencode()}" if query else "")
+
     return {
         "SAHA_VERSION": saha_package.__version__,
         "SAHA_LANGUAGES": settings.LANGUAGES,
@@ -33,4 +39,5 @@ def saha(request: HttpRequest) -> dict[str, Any]:
         "membership": getattr(request, "membership", None),
         "user_memberships": user_memberships,
         "signup_open": signup_open,
+        "path_without_lang": here,
     }

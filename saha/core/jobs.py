@@ -66,12 +66,15 @@ def enqueue_due_periodic(now: dt.datetime | None = None) -> list[str]:
         row, _created = ScheduledJob.objects.get_or_create(
             name=job.name, defaults={"next_run": now}
         )
-        claimed = (
-            ScheduledJob.objects.filter(name=job.name, next_run=row.next_run)
-            .filter(next_run__lte=now)
-            .update(next_run=now + job.every, last_enqueued=now)
-        )
-        if claimed:
-            job.task.enqueue()
-            enqueued.append(job.name)
+        # The claim and the enqueue commit together (the queue is in the same
+        # database): a crash between them loses neither the period nor the run.
+        with transaction.atomic():
+            claimed = (
+                ScheduledJob.objects.filter(name=job.name, next_run=row.next_run)
+                .filter(next_run__lte=now)
+                .update(next_run=now + job.every, last_enqueued=now)
+            )
+            if claimed:
+                job.task.enqueue()
+                enqueued.append(job.name)
     return enqueued

@@ -11,17 +11,18 @@ from django.core.mail import EmailMessage, EmailMultiAlternatives
 
 
 def queue_email(message: EmailMessage) -> None:
+    """Keep the message until the worker has sent it; only its id goes on the queue."""
     from saha.core.jobs import enqueue_on_commit
+    from saha.core.models import PendingEmail
     from saha.core.tasks import send_email
 
-    html = None
+    html = ""
     if isinstance(message, EmailMultiAlternatives):
         html = next(
             (content for content, mimetype in message.alternatives if mimetype == "text/html"),
-            None,
+            "",
         )
-    enqueue_on_commit(
-        send_email,
+    pending = PendingEmail.objects.create(
         subject=message.subject,
         body=message.body,
         html=html,
@@ -29,3 +30,4 @@ def queue_email(message: EmailMessage) -> None:
         to=list(message.to),
         headers={k: str(v) for k, v in (message.extra_headers or {}).items()},
     )
+    enqueue_on_commit(send_email, pending.pk)

@@ -89,3 +89,23 @@ class ScheduledJob(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PendingEmail(models.Model):
+    """An account email waiting for the worker; deleted once sent.
+
+    It holds sign-in links and reset keys, so it lives only until delivery:
+    the task queue carries just this row's id.
+    """
+
+    subject = models.CharField(max_length=998)
+    body = models.TextField()
+    html = models.TextField(blank=True)
+    from_email = models.CharField(max_length=320)
+    to = models.JSONField()
+    headers = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {', '.join(self.to)}"

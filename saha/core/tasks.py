@@ -12,7 +12,7 @@ from django_tasks import task
 from django_tasks_db.models import DBTaskResult
 
 from saha.core.jobs import periodic
-from saha.core.models import WorkerHeartbeat
+from saha.core.models import PendingEmail, WorkerHeartbeat
 
 logger = logging.getLogger("saha.mail")
 
@@ -40,36 +40,32 @@ def is_permanent(error: Exception) -> bool:
 
 
 @task()
-def send_email(
-    *,
-    subject: str,
-    body: str,
-    html: str | None,
-    from_email: str,
-    to: list[str],
-    headers: dict[str, str],
-    attempt: int = 0,
-) -> int:
-    """Send one account email; a temporary failure is retried later, with back-off."""
+def send_email(pending_id: int) -> int:
+    """Send one account email, then forget it; a temporary failure is retried with back-off.
+
+    Run twice after a crash between sending and deleting, the message may go
+    out twice; run after it was sent, it finds nothing and does nothing.
+    """
     from django.core.mail import EmailMultiAlternatives
 
-    message = EmailMultiAlternatives(subject, body, from_email, to, headers=headers)
-    if html:
-        message.attach_alternative(html, "text/html")
-    try:
-        return message.send()
-    except (smtplib.SMTPException, OSError) as error:
-        if is_permanent(error) or attempt >= len(EMAIL_RETRY_DELAYS):
-            raise
-        delay = EMAIL_RETRY_DELAYS[attempt]
-        logger.warning("Email to %s failed (%s); trying again in %d s", to, error, delay)
-        send_email.using(run_after=timezone.now() + dt.timedelta(seconds=delay)).enqueue(
-            subject=subject,
-            body=body,
-            html=html,
-            from_email=from_email,
-            to=to,
-            headers=headers,
-            attempt=attempt + 1,
-        )
+    pending = PendingEmail.objects.filter(pk=pending_id).first()
+    if pending is None:
         return 0
+    message = EmailMultiAlternatives(
+        pending.subject, pending.body, pending.from_email, pending.to, headers=pending.headers
+    )
+    if pending.html:
+        message.attach_alternative(pending.html, "text/html")
+    try:
+        sent = message.send()
+    except (smtplib.SMTPException, OSError) as error:
+        if is_permanent(error) or pending.attempts >= len(EMAIL_RETRY_DELAYS):
+            pending.delete()
+            raise
+        delay = EMAIL_RETRY_DELAYS[pending.attempts]
+        PendingEmail.objects.filter(pk=pending.pk).update(attempts=pending.attempts + 1)
+        logger.warning("Email to %s failed (%s); trying again in %d s", pending.to, error, delay)
+        send_email.using(run_after=timezone.now() + dt.timedelta(seconds=delay)).enqueue(pending.pk)
+        return 0
+    pending.delete()
+    return sent

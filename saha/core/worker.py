@@ -19,7 +19,8 @@ import threading
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
-from django.utils import timezone
+from django.db.models import DateTimeField, DurationField, ExpressionWrapper, Value
+from django.db.models.functions import Now
 from django.utils.crypto import get_random_string
 from django.utils.module_loading import autodiscover_modules
 from django_tasks.base import TaskResultStatus
@@ -35,32 +36,46 @@ ABANDONED = "saha.core.worker.TaskAbandoned"
 
 
 def beat(worker_id: str) -> None:
-    now = timezone.now()
-    updated = WorkerHeartbeat.objects.filter(worker_id=worker_id).update(last_seen=now)
+    # Now() is the database server's clock, the one every worker host shares:
+    # a host whose clock runs fast or slow cannot make a live worker look dead.
+    updated = WorkerHeartbeat.objects.filter(worker_id=worker_id).update(last_seen=Now())
     if not updated:
         WorkerHeartbeat.objects.update_or_create(
             worker_id=worker_id,
-            defaults={"hostname": socket.gethostname()[:255], "pid": os.getpid(), "last_seen": now},
+            defaults={
+                "hostname": socket.gethostname()[:255],
+                "pid": os.getpid(),
+                "last_seen": Now(),
+            },
         )
 
 
-def reap_orphaned_tasks(now: dt.datetime | None = None) -> int:
+def _silent_since() -> ExpressionWrapper:
+    """The moment, on the database's clock, before which a silent worker is dead."""
+    grace = dt.timedelta(seconds=settings.SAHA_WORKER_DEAD_AFTER_SECONDS)
+    return ExpressionWrapper(
+        Now() - Value(grace, output_field=DurationField()), output_field=DateTimeField()
+    )
+
+
+def reap_orphaned_tasks() -> int:
     """Return to the queue the RUNNING tasks whose worker stopped beating."""
-    now = now or timezone.now()
-    dead_before = now - dt.timedelta(seconds=settings.SAHA_WORKER_DEAD_AFTER_SECONDS)
     alive = set(
-        WorkerHeartbeat.objects.filter(last_seen__gte=dead_before).values_list(
+        WorkerHeartbeat.objects.filter(last_seen__gte=_silent_since()).values_list(
             "worker_id", flat=True
         )
     )
+    # A worker that never beat (a plain db_worker) gets the same grace period
+    # from the moment it claimed the task.
+    running = (
+        DBTaskResult.objects.running()
+        .filter(started_at__lt=_silent_since())
+        .only("id", "started_at", "worker_ids")
+    )
     reclaimed = 0
-    running = DBTaskResult.objects.running().only("id", "started_at", "worker_ids")
     for result in running:
         owner = result.worker_ids[-1] if result.worker_ids else None
         if owner in alive:
-            continue
-        # A worker that never beat (a plain db_worker) gets the same grace period.
-        if owner is not None and result.started_at and result.started_at > dead_before:
             continue
         # The conditional UPDATE is the lock: started_at changes on every claim,
         # so if another reaper or a live worker got there first, nothing happens.
@@ -70,14 +85,12 @@ def reap_orphaned_tasks(now: dt.datetime | None = None) -> int:
         if len(result.worker_ids) >= settings.SAHA_TASK_MAX_ATTEMPTS:
             changed = same_claim.update(
                 status=TaskResultStatus.FAILED,
-                finished_at=now,
+                finished_at=Now(),
                 exception_class_path=ABANDONED,
                 traceback=f"Abandoned after {len(result.worker_ids)} workers died running it.",
             )
             if changed:
-                logger.error(
-                    "Task %s abandoned after %d attempts", result.pk, len(result.worker_ids)
-                )
+                logger.error("Task %s abandoned after %d tries", result.pk, len(result.worker_ids))
         else:
             changed = same_claim.update(status=TaskResultStatus.READY, started_at=None)
             if changed:

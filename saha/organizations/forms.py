@@ -41,6 +41,7 @@ class OrganizationForm(forms.Form):
                 label=_("Name (%(language)s)") % {"language": language},
                 max_length=200,
                 required=False,
+                widget=forms.TextInput(attrs=text_in(code)),
             )
         self.order_fields([f"name_{code}" for code, _l in settings.LANGUAGES])
 
@@ -91,7 +92,7 @@ class OrganizationSettingsForm(OrganizationForm):
         for code, language in settings.LANGUAGES:
             self.fields[f"about_{code}"] = forms.CharField(
                 label=_("About (%(language)s)") % {"language": language},
-                widget=forms.Textarea(attrs={"rows": 4}),
+                widget=forms.Textarea(attrs={"rows": 4, **text_in(code)}),
                 max_length=2000,
                 required=False,
             )

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -126,6 +127,17 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def invitation_token(salt: str) -> str:
+    """The secret in an invitation link: derived from the row's salt and SECRET_KEY.
+
+    The database holds only the salt and the token's hash, so neither a copy of
+    the database nor the task queue (which carries only the invitation's id)
+    is enough to accept an invitation; and the worker can write the same link
+    again if it sends the email twice.
+    """
+    return salted_hmac("saha.organizations.invitation", salt, algorithm="sha256").hexdigest()
+
+
 class InvitationQuerySet(OwnedQuerySet):
     def pending(self) -> InvitationQuerySet:
         return self.filter(
@@ -141,7 +153,10 @@ class Invitation(OrganizationOwned):
     )
     email = models.EmailField(_("email"))
     role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    salt = models.CharField(max_length=32, unique=True)
     token_hash = models.CharField(max_length=64, unique=True)
+    # The language the invitation email is written in: the inviter's page language.
+    language = models.CharField(_("language"), max_length=8)
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

@@ -70,10 +70,6 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     Role.VIEWER: frozenset({P.VIEW_DASHBOARD}),
 }
 
-# Roles that see supporters' personal data: the organization's MFA rule always
-# applies to them, and they are the ones the UI warns about when granting.
-PEOPLE_ROLES = frozenset(role for role, perms in ROLE_PERMISSIONS.items() if P.VIEW_PEOPLE in perms)
-
 
 def permissions_for(role: str) -> frozenset[Permission]:
     return ROLE_PERMISSIONS.get(role, frozenset())

@@ -6,6 +6,7 @@ import datetime as dt
 import secrets
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import UploadedFile
@@ -16,7 +17,13 @@ from django.utils.translation import gettext as _
 from saha.core import audit
 from saha.core.errors import Conflict, DomainError, PermissionDeniedError
 from saha.core.jobs import enqueue_on_commit
-from saha.organizations.models import Invitation, Membership, Organization, hash_token
+from saha.organizations.models import (
+    Invitation,
+    Membership,
+    Organization,
+    hash_token,
+    invitation_token,
+)
 from saha.organizations.roles import Permission, Role
 
 INVITATION_DAYS = 14
@@ -105,14 +112,20 @@ def _check_role_grant(actor_membership: Membership, role: str) -> None:
         _require(actor_membership, Permission.MANAGE_OWNERS)
 
 
-def invite_member(*, actor_membership: Membership, email: str, role: str) -> tuple[Invitation, str]:
-    """Invite an address to join with a role; returns the invitation and its one-time token."""
+def invite_member(
+    *, actor_membership: Membership, email: str, role: str, language: str = ""
+) -> tuple[Invitation, str]:
+    """Invite an address to join with a role; returns the invitation and its link's token.
+
+    `language` is the one the email is written in (default: the organization's).
+    """
     organization = actor_membership.organization
     _check_role_grant(actor_membership, role)
     email = get_user_model().objects.normalize_email(email).lower()
     if Membership.objects.for_org(organization).filter(user__email__iexact=email).exists():
         raise Conflict("already_member", _("This person is already a member."))
-    token = secrets.token_urlsafe(32)
+    salt = secrets.token_hex(16)
+    token = invitation_token(salt)
     now = timezone.now()
     with transaction.atomic():
         # A new invitation replaces any pending one to the same address.
@@ -123,7 +136,9 @@ def invite_member(*, actor_membership: Membership, email: str, role: str) -> tup
             organization=organization,
             email=email,
             role=role,
+            salt=salt,
             token_hash=hash_token(token),
+            language=language or organization.default_language,
             invited_by=actor_membership.user,
             expires=now + dt.timedelta(days=INVITATION_DAYS),
         )
@@ -135,7 +150,8 @@ def invite_member(*, actor_membership: Membership, email: str, role: str) -> tup
         )
         from saha.organizations.tasks import send_invitation
 
-        enqueue_on_commit(send_invitation, invitation.pk, token)
+        # Only the id is queued: the task derives the link again from the salt.
+        enqueue_on_commit(send_invitation, invitation.pk)
     return invitation, token
 
 
@@ -148,7 +164,12 @@ def invitation_for_token(token: str) -> Invitation | None:
     return invitation if invitation and invitation.is_pending else None
 
 
+def holds_address(user: Any, email: str) -> bool:
+    return EmailAddress.objects.filter(user=user, email__iexact=email, verified=True).exists()
+
+
 def accept_invitation(*, user: Any, token: str) -> Membership:
+    """Join through an invitation; only the holder of the invited address may."""
     with transaction.atomic():
         invitation = (
             Invitation.objects.select_for_update()
@@ -161,12 +182,33 @@ def accept_invitation(*, user: Any, token: str) -> Membership:
                 "invitation_invalid",
                 _("This invitation has expired, was withdrawn or has already been used."),
             )
+        if not holds_address(user, invitation.email):
+            # A forwarded or leaked link must not let someone else in.
+            raise PermissionDeniedError(
+                "invitation_email_mismatch",
+                _(
+                    "This invitation was sent to %(email)s. Sign in with that address, or add "
+                    "and confirm it in your account first."
+                )
+                % {"email": invitation.email},
+            )
         organization = invitation.organization
-        existing = Membership.objects.for_org(organization).filter(user=user).first()
         invitation.accepted_at = timezone.now()
         invitation.accepted_by = user
         invitation.save(update_fields=["accepted_at", "accepted_by"])
+        existing = Membership.objects.for_org(organization).filter(user=user).first()
         if existing:
+            # Already in: the invitation is used up; the role stays what it was.
+            audit.log(
+                user,
+                "organizations.member.invitation_used",
+                existing,
+                {
+                    "invited_role": invitation.role,
+                    "role": existing.role,
+                    "invitation": invitation.pk,
+                },
+            )
             return existing
         membership = Membership.objects.create(
             organization=organization, user=user, role=invitation.role

@@ -8,11 +8,11 @@ from django.utils import translation
 from django_tasks import task
 
 from saha.core.mail import queue_email
-from saha.organizations.models import Invitation
+from saha.organizations.models import Invitation, invitation_token
 
 
 @task()
-def send_invitation(invitation_id: int, token: str) -> bool:
+def send_invitation(invitation_id: int) -> bool:
     """Write an invitation and queue it. Safe to run twice: a second copy of a link is harmless."""
     invitation = (
         Invitation.objects.select_related("organization", "invited_by")
@@ -22,15 +22,12 @@ def send_invitation(invitation_id: int, token: str) -> bool:
     if invitation is None or not invitation.is_pending:
         return False
     organization = invitation.organization
-    language = (invitation.invited_by.language if invitation.invited_by else "") or (
-        organization.default_language
-    )
-    with translation.override(language):
+    link = reverse("organizations:invitation", args=[invitation_token(invitation.salt)])
+    with translation.override(invitation.language or organization.default_language):
         context = {
             "invitation": invitation,
             "organization": organization,
-            "url": settings.SAHA_BASE_URL
-            + reverse("organizations:invitation", kwargs={"token": token}),
+            "url": settings.SAHA_BASE_URL + link,
         }
         subject = render_to_string("organizations/email/invitation_subject.txt", context)
         body = render_to_string("organizations/email/invitation_message.txt", context)

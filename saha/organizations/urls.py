@@ -18,6 +18,7 @@ urlpatterns = [
         name="revoke_invitation",
     ),
     path("manage/<slug:slug>/audit/", views.audit_log, name="audit"),
+    path("invitations/accept/", views.accept_invitation, name="invitation_accept"),
     path("invitations/<str:token>/", views.invitation, name="invitation"),
     path("o/<slug:slug>/", views.public_page, name="public"),
 ]

@@ -136,6 +136,7 @@ def members(request: HttpRequest) -> HttpResponse:
             actor_membership=membership,
             email=form.cleaned_data["email"],
             role=form.cleaned_data["role"],
+            language=request.LANGUAGE_CODE,
         )
         messages.success(request, _("Invitation sent to %(email)s.") % {"email": invitation.email})
         return redirect("organizations:members", slug=organization.slug)
@@ -241,20 +242,39 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 
 
 def invitation(request: HttpRequest, token: str) -> HttpResponse:
-    """The link in an invitation email: sign in or sign up, then accept."""
-    pending = services.invitation_for_token(token)
+    """The link in an invitation email: keep the token in the session, drop it from the URL.
+
+    What follows happens at a URL without the secret, so it does not linger in
+    the browser's history, in Referer headers or in a proxy's access log.
+    """
+    if services.invitation_for_token(token) is None:
+        request.session.pop(INVITATION_SESSION_KEY, None)
+        return render(request, "organizations/invitation_invalid.html", status=404)
+    request.session[INVITATION_SESSION_KEY] = token
+    return redirect("organizations:invitation_accept")
+
+
+def accept_invitation(request: HttpRequest) -> HttpResponse:
+    """Sign in or sign up with the invited address, then accept."""
+    token = request.session.get(INVITATION_SESSION_KEY, "")
+    pending = services.invitation_for_token(token) if token else None
     if pending is None:
         request.session.pop(INVITATION_SESSION_KEY, None)
         return render(request, "organizations/invitation_invalid.html", status=404)
-    if not request.user.is_authenticated:
-        request.session[INVITATION_SESSION_KEY] = token
-        return render(request, "organizations/invitation.html", {"invitation": pending})
-    if request.method == "POST":
+    if request.method == "POST" and request.user.is_authenticated:
         membership = services.accept_invitation(user=request.user, token=token)
         request.session.pop(INVITATION_SESSION_KEY, None)
         messages.success(request, _("Welcome to %(name)s.") % {"name": membership.organization})
         return redirect("organizations:dashboard", slug=membership.organization.slug)
-    return render(request, "organizations/invitation.html", {"invitation": pending})
+    return render(
+        request,
+        "organizations/invitation.html",
+        {
+            "invitation": pending,
+            "holds_address": request.user.is_authenticated
+            and services.holds_address(request.user, pending.email),
+        },
+    )
 
 
 def public_page(request: HttpRequest, slug: str) -> HttpResponse:

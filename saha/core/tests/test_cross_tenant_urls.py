@@ -25,6 +25,7 @@ NOT_ORGANIZATION_PAGES = {
     "manage/": "lists only the user's own organizations",
     "manage/new/": "creates a new organization",
     "invitations/<str:token>/": "reached by a secret token, tested in organizations",
+    "invitations/accept/": "acts on the invitation in the visitor's own session",
     "o/<slug:slug>/": "the public page: public by design",
     "media/<path:path>": "uploaded public files (logos)",
 }

@@ -56,3 +56,14 @@ def test_server_error_page_is_translated_without_touching_the_database() -> None
     body = response.content.decode()
     assert '<html lang="ar" dir="rtl">' in body
     assert "Something went wrong" not in body
+
+
+@pytest.mark.django_db
+def test_switcher_works_on_a_page_opened_with_lang(client) -> None:
+    page = client.get("/accounts/login/", {"lang": "ar", "next": "/manage/"})
+    assert 'name="next" value="/accounts/login/?next=%2Fmanage%2F"' in page.content.decode()
+    response = client.post(
+        "/i18n/setlang/", {"language": "fr", "next": "/accounts/login/?next=%2Fmanage%2F"}
+    )
+    assert response["Location"] == "/accounts/login/?next=%2Fmanage%2F"
+    assert '<html lang="fr" dir="ltr">' in client.get(response["Location"]).content.decode()

@@ -12,7 +12,7 @@ from django.utils import timezone
 from saha.core.errors import Conflict, DomainError, PermissionDeniedError
 from saha.core.models import AuditEntry
 from saha.organizations import services
-from saha.organizations.models import Invitation, Membership
+from saha.organizations.models import Invitation, Membership, hash_token, invitation_token
 from saha.organizations.roles import Role
 from saha.testing.factories import MembershipFactory, UserFactory
 
@@ -72,6 +72,7 @@ class TestInvitations:
             assert mail.outbox == []  # nothing leaves before the invitation is saved
         assert invitation.email == "sara@example.org"
         assert invitation.token_hash != token  # only the hash is stored
+        assert token not in str(invitation.__dict__)
         assert len(mail.outbox) == 1
         assert f"/invitations/{token}/" in mail.outbox[0].body
         assert mail.outbox[0].to == ["sara@example.org"]
@@ -114,7 +115,7 @@ class TestInvitations:
         _invitation, token = services.invite_member(
             actor_membership=admin.membership, email="x@example.org", role=Role.VIEWER
         )
-        user = UserFactory(email="x@example.org")
+        user = UserFactory(email="X@example.org")
         membership = services.accept_invitation(user=user, token=token)
         assert membership.role == Role.VIEWER
         with pytest.raises(DomainError) as error:
@@ -128,14 +129,45 @@ class TestInvitations:
         Invitation.objects.filter(pk=invitation.pk).update(
             expires=timezone.now() - dt.timedelta(seconds=1)
         )
-        with pytest.raises(DomainError):
-            services.accept_invitation(user=UserFactory(), token=token)
+        with pytest.raises(DomainError) as expired:
+            services.accept_invitation(user=UserFactory(email="x@example.org"), token=token)
+        assert expired.value.code == "invitation_invalid"
         invitation, token = services.invite_member(
             actor_membership=admin.membership, email="y@example.org", role=Role.VIEWER
         )
         services.revoke_invitation(actor_membership=admin.membership, invitation=invitation)
-        with pytest.raises(DomainError):
-            services.accept_invitation(user=UserFactory(), token=token)
+        with pytest.raises(DomainError) as withdrawn:
+            services.accept_invitation(user=UserFactory(email="y@example.org"), token=token)
+        assert withdrawn.value.code == "invitation_invalid"
+
+    def test_only_the_invited_address_may_accept(self, admin) -> None:
+        _invitation, token = services.invite_member(
+            actor_membership=admin.membership, email="x@example.org", role=Role.ADMIN
+        )
+        with pytest.raises(PermissionDeniedError) as error:
+            services.accept_invitation(user=UserFactory(email="stranger@example.org"), token=token)
+        assert error.value.code == "invitation_email_mismatch"
+        assert services.invitation_for_token(token) is not None  # still usable by its owner
+
+    def test_a_member_using_an_invitation_keeps_their_role(self, admin, organizer) -> None:
+        # invited before they joined by another way, say
+        Invitation.objects.create(
+            organization=admin.organization,
+            email=organizer.user.email,
+            role=Role.OWNER,
+            salt="s" * 32,
+            token_hash=hash_token(invitation_token("s" * 32)),
+            language="en",
+            expires=timezone.now() + dt.timedelta(days=1),
+        )
+        membership = services.accept_invitation(
+            user=organizer.user, token=invitation_token("s" * 32)
+        )
+        assert membership.role == Role.ORGANIZER
+        entry = AuditEntry.objects.for_org(admin.organization).get(
+            action="organizations.member.invitation_used"
+        )
+        assert entry.data["invited_role"] == "owner"
 
 
 class TestRoles:
@@ -214,3 +246,21 @@ def test_two_owners_demoting_each_other_at_once_leave_one_owner(org_a) -> None:
         thread.join()
     assert sorted(outcomes) == ["demoted", "last_owner"]
     assert Membership.objects.for_org(org_a).filter(role=Role.OWNER).count() == 1
+
+
+def test_invitation_email_is_plain_text_in_the_inviters_language(
+    admin, django_capture_on_commit_callbacks
+) -> None:
+    admin.organization.names = {"fr": "L'Association des Amis & Voisins"}
+    admin.organization.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.invite_member(
+            actor_membership=admin.membership,
+            email="x@example.org",
+            role=Role.VIEWER,
+            language="fr",
+        )
+    message = mail.outbox[0]
+    assert "L'Association des Amis & Voisins" in message.subject
+    assert "&amp;" not in message.body and "&#x27;" not in message.body
+    assert "Pour accepter, ouvrez ce lien\u00a0:" in message.body

@@ -222,38 +222,53 @@ class TestMembersPage:
 
 
 class TestInvitationLink:
-    def invite(self, owner) -> str:  # type: ignore[no-untyped-def]
+    def invite(self, owner, email: str = "x@example.org") -> str:  # type: ignore[no-untyped-def]
         from saha.organizations.services import invite_member
 
-        return invite_member(
-            actor_membership=owner.membership, email="x@example.org", role=Role.ORGANIZER
-        )[1]
+        return invite_member(actor_membership=owner.membership, email=email, role=Role.ORGANIZER)[1]
 
-    def test_a_signed_in_user_accepts(self, owner) -> None:
+    def open_link(self, client, token: str):  # type: ignore[no-untyped-def]
+        response = client.get(reverse("organizations:invitation", args=[token]))
+        # the secret leaves the address bar at once
+        assert response["Location"] == reverse("organizations:invitation_accept")
+        return client.get(response["Location"])
+
+    def test_the_invited_address_accepts(self, owner) -> None:
         token = self.invite(owner)
-        invitee = UserFactory(email="x@example.org")
         client = owner.client()
-        client.force_login(invitee)
-        response = client.post(reverse("organizations:invitation", args=[token]))
+        client.force_login(UserFactory(email="x@example.org"))
+        assert self.open_link(client, token).status_code == 200
+        response = client.post(reverse("organizations:invitation_accept"))
         assert response["Location"] == url("dashboard", owner.organization)
-        assert Membership.objects.get(user=invitee).role == Role.ORGANIZER
+        assert Membership.objects.get(user__email="x@example.org").role == Role.ORGANIZER
 
-    def test_a_newcomer_may_sign_up_through_the_link(self, client, owner, settings) -> None:
-        settings.SAHA_OPEN_SIGNUP = False
+    def test_someone_else_holding_the_link_cannot_accept(self, owner) -> None:
         token = self.invite(owner)
-        client.get(reverse("organizations:invitation", args=[token]))
-        response = client.post(
-            reverse("account_signup"),
-            {
-                "email": "x@example.org",
-                "password1": "a long new passphrase",
-                "password2": "a long new passphrase",
-            },
-        )
-        assert response.status_code == 302
+        client = owner.client()
+        stranger = UserFactory(email="stranger@example.org")
+        client.force_login(stranger)
+        page = self.open_link(client, token)
+        assert page.context["holds_address"] is False
+        response = client.post(reverse("organizations:invitation_accept"))
+        assert response.status_code == 403
+        assert not Membership.objects.filter(user=stranger).exists()
+        assert Invitation.objects.for_org(owner.organization).pending().exists()
+
+    def test_a_newcomer_signs_up_with_the_invited_address_only(
+        self, client, owner, settings
+    ) -> None:
         from django.contrib.auth import get_user_model
 
-        assert get_user_model().objects.filter(email="x@example.org").exists()
+        settings.SAHA_OPEN_SIGNUP = False
+        self.open_link(client, self.invite(owner))
+        signup = {"password1": "a long new passphrase", "password2": "a long new passphrase"}
+        refused = client.post(reverse("account_signup"), {**signup, "email": "other@example.org"})
+        assert "email" in refused.context["form"].errors
+        accepted = client.post(reverse("account_signup"), {**signup, "email": "x@example.org"})
+        assert accepted.status_code == 302
+        assert list(
+            get_user_model().objects.values_list("email", flat=True).order_by("email")
+        ) == sorted([owner.user.email, "x@example.org"])
 
     def test_sign_up_is_closed_without_an_invitation(self, client, settings) -> None:
         settings.SAHA_OPEN_SIGNUP = False
@@ -273,6 +288,17 @@ class TestInvitationLink:
 
     def test_an_unknown_token_answers_404(self, client) -> None:
         assert client.get(reverse("organizations:invitation", args=["nope"])).status_code == 404
+        assert client.get(reverse("organizations:invitation_accept")).status_code == 404
+
+    def test_the_email_link_opens_the_invitation(
+        self, owner, client, django_capture_on_commit_callbacks
+    ) -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            self.invite(owner)
+        link = next(line for line in mail.outbox[0].body.splitlines() if "/invitations/" in line)
+        assert (
+            self.open_link(client, link.rsplit("/invitations/", 1)[1].strip("/")).status_code == 200
+        )
 
 
 def test_audit_page_filters_by_action_and_pages(owner) -> None:
