@@ -23,7 +23,10 @@ SECRET_KEY = env.secret_key(VAR_DIR)
 SECRET_KEY_FALLBACKS = env.get_list("SECRET_KEY_FALLBACKS", [])
 ALLOWED_HOSTS = env.get_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.get_list("CSRF_TRUSTED_ORIGINS", [])
+# The address people reach Saha at: links in emails are built from it.
 SAHA_BASE_URL = env.get_str("SAHA_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+if not SAHA_BASE_URL.startswith(("http://", "https://")) or SAHA_BASE_URL[-3:] == "://":
+    raise ImproperlyConfigured("SAHA_BASE_URL must be an http:// or https:// address.")
 
 # --- Applications -----------------------------------------------------------
 
@@ -131,6 +134,8 @@ else:
 
 ALL_LANGUAGES = {"ar": _("Arabic"), "en": _("English"), "fr": _("French")}
 _languages = env.get_list("SAHA_LANGUAGES", ["ar", "en", "fr"])
+if not _languages:
+    raise ImproperlyConfigured("SAHA_LANGUAGES must name at least one language: ar, en, fr.")
 for _code in _languages:
     if _code not in ALL_LANGUAGES:
         raise ImproperlyConfigured(
@@ -186,6 +191,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 globals().update(env.email_config(env.get_str("EMAIL_URL"), VAR_DIR))
 DEFAULT_FROM_EMAIL = env.get_str("DEFAULT_FROM_EMAIL", "Saha <saha@localhost>")
+if "@" not in DEFAULT_FROM_EMAIL:
+    raise ImproperlyConfigured(
+        "DEFAULT_FROM_EMAIL must be an address, such as Saha <saha@example.org>."
+    )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Accounts (django-allauth) ------------------------------------------------

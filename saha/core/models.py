@@ -1,15 +1,43 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, NoReturn
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from saha.core.tenancy import OrganizationOwned, OrganizationQuerySet
 
 
 class AuditQuerySet(OrganizationQuerySet):
+    def matching(
+        self,
+        *,
+        actor_id: int | None = None,
+        action: str = "",
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        before_id: int | None = None,
+    ) -> AuditQuerySet:
+        """Entries by one actor, with an action starting with `action`, between two days
+        (inclusive, in the active time zone), older than entry `before_id`; newest first."""
+        entries = self.order_by("-id")
+        if actor_id:
+            entries = entries.filter(actor_id=actor_id)
+        if action:
+            entries = entries.filter(action__startswith=action)
+        tz = timezone.get_current_timezone()
+        if since:
+            entries = entries.filter(created__gte=dt.datetime.combine(since, dt.time(), tz))
+        if until:
+            day_after = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), tz)
+            entries = entries.filter(created__lt=day_after)
+        if before_id:
+            entries = entries.filter(id__lt=before_id)
+        return entries
+
     def update(self, **kwargs: Any) -> NoReturn:
         raise TypeError("The audit log is append-only.")
 

@@ -1,14 +1,11 @@
 from __future__ import annotations
 
-import datetime as dt
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -153,6 +150,7 @@ def members(request: HttpRequest) -> HttpResponse:
             .select_related("invited_by"),
             "role_form": RoleForm(membership=membership),
             "role_table": role_table(),
+            "can_manage_owners": membership.can(Permission.MANAGE_OWNERS),
         },
     )
 
@@ -210,21 +208,8 @@ def revoke_invitation(request: HttpRequest, pk: int) -> HttpResponse:
 def audit_log(request: HttpRequest) -> HttpResponse:
     organization = request.organization  # type: ignore[attr-defined]
     form = AuditFilterForm(request.GET or None, organization=organization)
-    entries = AuditEntry.objects.for_org(organization).select_related("actor").order_by("-id")
-    if form.is_valid():
-        data = form.cleaned_data
-        if data["actor"]:
-            entries = entries.filter(actor_id=data["actor"])
-        if data["action"]:
-            entries = entries.filter(action=data["action"])
-        tz = timezone.get_current_timezone()
-        if data["since"]:
-            entries = entries.filter(created__gte=dt.datetime.combine(data["since"], dt.time(), tz))
-        if data["until"]:
-            end = dt.datetime.combine(data["until"] + dt.timedelta(days=1), dt.time(), tz)
-            entries = entries.filter(created__lt=end)
-        if data["before"]:
-            entries = entries.filter(id__lt=data["before"])
+    entries = AuditEntry.objects.for_org(organization).select_related("actor")
+    entries = entries.matching(**form.filters()) if form.is_valid() else entries.order_by("-id")
     page = list(entries[: AUDIT_PAGE_SIZE + 1])
     older = page[AUDIT_PAGE_SIZE - 1].pk if len(page) > AUDIT_PAGE_SIZE else None
     query = request.GET.copy()

@@ -132,7 +132,20 @@ def test_production_settings_pass_the_deploy_check(tmp_path: Path) -> None:
         SAHA_DEBUG="false",
         SAHA_HTTPS="true",
         ALLOWED_HOSTS="saha.example.org",
+        SAHA_BASE_URL="https://saha.example.org",
         SECRET_KEY="k" * 20 + "3#v9!Qz@2L&xR7^pW0m$Tj8*Yb5%Nd1(Hs6)Fg4+",
     )
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_the_deploy_check_warns_about_a_local_base_url(tmp_path: Path) -> None:
+    result = run_check(
+        tmp_path,
+        "--deploy",
+        SAHA_DEBUG="false",
+        SAHA_HTTPS="true",
+        ALLOWED_HOSTS="saha.example.org",
+        SECRET_KEY="k" * 20 + "3#v9!Qz@2L&xR7^pW0m$Tj8*Yb5%Nd1(Hs6)Fg4+",
+    )
+    assert "saha.W001" in result.stderr + result.stdout

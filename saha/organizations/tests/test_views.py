@@ -337,3 +337,18 @@ def test_times_are_shown_in_the_organizations_time_zone(owner) -> None:
     response = owner.client().get(url("audit", owner.organization))
     local = entry.created.astimezone(zoneinfo.ZoneInfo("America/Montreal"))
     assert f'datetime="{local.isoformat()}"' in response.content.decode()
+
+
+def test_admins_see_owner_rows_read_only(owner, admin) -> None:
+    body = admin.client().get(url("members", owner.organization)).content.decode()
+    assert f'id="role-{owner.membership.pk}"' not in body
+    assert url("remove_member", owner.organization, pk=owner.membership.pk) not in body
+    assert f'id="role-{admin.membership.pk}"' in body
+
+
+def test_a_member_without_member_management_can_leave_from_the_dashboard(owner, organizer) -> None:
+    client = organizer.client()
+    leave = url("remove_member", owner.organization, pk=organizer.membership.pk)
+    assert leave in client.get(url("dashboard", owner.organization)).content.decode()
+    assert client.post(leave)["Location"] == reverse("organizations:home")
+    assert not Membership.objects.filter(pk=organizer.membership.pk).exists()
