@@ -11,6 +11,7 @@ from django.dispatch import receiver
 
 from saha.core import audit
 from saha.core.request import client_ip
+from saha.organizations.models import Membership
 
 
 @receiver(account_signals.user_logged_in)
@@ -35,7 +36,13 @@ def on_password(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
 
 def _audit_authenticator(action: str) -> Any:
     def handler(sender: Any, request: Any, user: Any, authenticator: Any, **kw: Any) -> None:
-        audit.log(user, action, user, {"type": authenticator.type}, ip_address=client_ip(request))
+        # One entry for the account, and one in each of the member's
+        # organizations: an owner who requires MFA sees a member turn it off.
+        data = {"type": authenticator.type}
+        ip = client_ip(request)
+        audit.log(user, action, user, data, ip_address=ip)
+        for membership in Membership.objects.filter(user=user).select_related("organization"):
+            audit.log(user, action, membership, data, ip_address=ip)
 
     return handler
 
