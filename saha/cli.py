@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import saha
@@ -92,7 +94,14 @@ def cmd_createadmin(args: argparse.Namespace, rest: list[str]) -> int:
     user, created = User.objects.get_or_create(email=args.email.lower())
     user.is_staff = user.is_superuser = True
     user.set_password(password)
-    user.save()
+    user.save(update_fields=None if created else ["is_staff", "is_superuser", "password"])
+    from saha.core import audit
+
+    audit.log(
+        "saha createadmin",
+        "accounts.operator_created" if created else "accounts.operator_updated",
+        user,
+    )
     EmailAddress.objects.update_or_create(
         user=user, email=user.email, defaults={"verified": True, "primary": True}
     )
@@ -102,8 +111,132 @@ def cmd_createadmin(args: argparse.Namespace, rest: list[str]) -> int:
     return 0
 
 
+# Signals that stop `saha serve`: Ctrl+C, a service manager, a dropped SSH session.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+STOP_TIMEOUT = 15.0  # seconds the children get to finish before they are killed
+RESTART_DELAY_FIRST = 1.0
+RESTART_DELAY_MAX = 60.0
+WORKER_STABLE_AFTER = 30.0  # a worker up this long is healthy: the back-off starts over
+PR_SET_PDEATHSIG = 1
+
+
+def _say(message: str) -> None:
+    # After a hang-up the terminal may be gone; that must not stop the shutdown.
+    with contextlib.suppress(OSError, ValueError):
+        print(message, file=sys.stderr, flush=True)
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A preexec_fn that makes a child receive SIGTERM when this process dies.
+
+    Linux only (prctl PR_SET_PDEATHSIG); elsewhere, or without a usable libc,
+    None: the children then outlive a supervisor killed with SIGKILL.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        # Looked up here, in the parent: after fork the child should only call it.
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent, sigterm = os.getpid(), int(signal.SIGTERM)
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, sigterm, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return preexec
+
+
 def _spawn(argv: list[str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(argv)  # noqa: S603
+    # A session of their own: the terminal's and the process group's signals
+    # (Ctrl+C, a hang-up) reach only the supervisor, which then stops them.
+    return subprocess.Popen(  # noqa: S603
+        argv,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=_die_with_parent(),
+    )
+
+
+class Supervisor:
+    """Runs the web server and the worker, restarts the worker, stops both on a signal."""
+
+    def __init__(self, web: list[str], worker: list[str] | None) -> None:
+        self.web_argv, self.worker_argv = web, worker
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self.stopping = False
+        self.worker_started = 0.0
+        self.restart_delay = RESTART_DELAY_FIRST
+        self.restart_at: float | None = None
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        self.stopping = True
+
+    def start(self) -> None:
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, self._on_signal)
+        if not self.stopping:
+            self.children["web"] = _spawn(self.web_argv)
+        if self.worker_argv and not self.stopping:
+            self._start_worker()
+
+    def _start_worker(self) -> None:
+        assert self.worker_argv is not None
+        self.children["worker"] = _spawn(self.worker_argv)
+        self.worker_started = time.monotonic()
+        self.restart_at = None
+
+    def run(self) -> int:
+        """Supervise until a stop signal (0) or the web server stopping (1)."""
+        try:
+            while not self.stopping:
+                time.sleep(0.2)
+                code = self.children["web"].poll()
+                if code is not None and not self.stopping:
+                    _say(f"The web server stopped (exit code {code}); stopping Saha.")
+                    return 1
+                if self.worker_argv and not self.stopping:
+                    self._watch_worker()
+            return 0
+        finally:
+            self.stop()
+
+    def _watch_worker(self) -> None:
+        now = time.monotonic()
+        if self.restart_at is not None:
+            if now >= self.restart_at:
+                self._start_worker()
+            return
+        code = self.children["worker"].poll()
+        if code is None:
+            return
+        if now - self.worker_started >= WORKER_STABLE_AFTER:
+            self.restart_delay = RESTART_DELAY_FIRST
+        delay = self.restart_delay
+        self.restart_delay = min(delay * 2, RESTART_DELAY_MAX)
+        self.restart_at = now + delay
+        how = f"exit code {code}"
+        if code < 0:
+            with contextlib.suppress(ValueError):  # an unnamed signal: the number will do
+                how += f", {signal.Signals(-code).name}"
+        _say(f"The worker stopped ({how}); starting it again in {delay:g} s.")
+
+    def stop(self) -> None:
+        """Terminate the children, wait up to STOP_TIMEOUT in all, then kill."""
+        running = [child for child in self.children.values() if child.poll() is None]
+        for child in running:
+            child.terminate()
+        deadline = time.monotonic() + STOP_TIMEOUT
+        for child in running:
+            try:
+                child.wait(timeout=max(deadline - time.monotonic(), 0))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
 
 
 def cmd_serve(args: argparse.Namespace, rest: list[str]) -> int:
@@ -124,41 +257,22 @@ def cmd_serve(args: argparse.Namespace, rest: list[str]) -> int:
     web = [
         *(sys.executable, "-m", "gunicorn", "saha.config.wsgi:application"),
         *("--bind", f"{args.host}:{args.port}", "--workers", str(web_workers)),
-        *("--threads", "8", "--access-logfile", "-", "--graceful-timeout", "10"),
+        *("--threads", "8", "--graceful-timeout", "10"),
+        # gunicorn's control socket sits at one path per user: a second
+        # instance (or a test) would take over the first one's.
+        "--no-control-socket",
     ]
-    worker = [sys.executable, "-m", "saha.cli", "worker"]
-    children: dict[str, Any] = {"web": _spawn(web)}
-    if not args.no_worker:
-        children["worker"] = _spawn(worker)
-    _banner(args, settings)
-    stopping = False
-
-    def stop(signum: int, frame: Any) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    if args.access_log:
+        web += ["--access-logfile", "-"]
+    worker = None if args.no_worker else [sys.executable, "-m", "saha.cli", "worker"]
+    supervisor = Supervisor(web, worker)
     try:
-        while not stopping:
-            time.sleep(0.5)
-            if children["web"].poll() is not None:
-                print("The web server stopped; stopping Saha.", file=sys.stderr)
-                break
-            if "worker" in children and children["worker"].poll() is not None:
-                print("The worker stopped; starting it again.", file=sys.stderr)
-                time.sleep(1)
-                children["worker"] = _spawn(worker)
-    finally:
-        for child in children.values():
-            if child.poll() is None:
-                child.terminate()
-        for child in children.values():
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
-    return 0 if stopping else 1
+        supervisor.start()
+        _banner(args, settings)
+    except BaseException:
+        supervisor.stop()
+        raise
+    return supervisor.run()
 
 
 def _banner(args: argparse.Namespace, settings: Any) -> None:
@@ -189,6 +303,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="web processes (default: 1, or 2 with REDIS_URL)",
     )
     serve.add_argument("--no-worker", action="store_true", help="run the web server only")
+    serve.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log every request to stdout (off by default: access logs keep visitors' IP "
+        "addresses and URLs, and URLs can carry secret tokens such as invitation links "
+        "and password-reset keys)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     worker = sub.add_parser("worker", help="run background tasks and the scheduler")
