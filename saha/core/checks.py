@@ -18,8 +18,8 @@ def base_url_is_public(**kwargs: Any) -> list[Warning]:
     if host in LOCAL_HOSTS:
         found.append(
             Warning(
-                f"SAHA_BASE_URL is {settings.SAHA_BASE_URL}: links in invitations and password "
-                "resets would point at the server itself.",
+                f"SAHA_BASE_URL is {settings.SAHA_BASE_URL}: links in invitation emails, written "
+                "by the worker, would point at the server itself.",
                 hint="Set SAHA_BASE_URL to the address people use, e.g. https://saha.example.org.",
                 id="saha.W001",
             )

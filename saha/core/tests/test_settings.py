@@ -149,3 +149,17 @@ def test_the_deploy_check_warns_about_a_local_base_url(tmp_path: Path) -> None:
         SECRET_KEY="k" * 20 + "3#v9!Qz@2L&xR7^pW0m$Tj8*Yb5%Nd1(Hs6)Fg4+",
     )
     assert "saha.W001" in result.stderr + result.stdout
+
+
+def test_the_deploy_check_warns_about_an_http_base_url_under_https(tmp_path: Path) -> None:
+    result = run_check(
+        tmp_path,
+        "--deploy",
+        SAHA_DEBUG="false",
+        SAHA_HTTPS="true",
+        ALLOWED_HOSTS="saha.example.org",
+        SAHA_BASE_URL="http://saha.example.org",
+        SECRET_KEY="k" * 20 + "3#v9!Qz@2L&xR7^pW0m$Tj8*Yb5%Nd1(Hs6)Fg4+",
+    )
+    assert "saha.W002" in result.stderr + result.stdout
+    assert "saha.W001" not in result.stderr + result.stdout
