@@ -233,3 +233,26 @@ def screenshot(request: pytest.FixtureRequest) -> Callable[[Page, str], Path | N
         return path
 
     return take
+
+
+def submit_main_form(page: Page) -> None:
+    # The top bar has forms of its own (language, sign out): use the page's.
+    page.locator("main form button[type=submit]").first.click()
+
+
+def sign_in_with_password(page: Page, email: str, password: str) -> None:
+    """Through the sign-in form, as a person would (log_in skips the form)."""
+    page.goto("/accounts/login/")
+    page.locator("input[name=login]").fill(email)
+    page.locator("input[name=password]").fill(password)
+    submit_main_form(page)
+
+
+def start_mfa_setup(page: Page, href: str, password: str) -> None:
+    """Open an authenticator's set-up page from the two-factor page; allauth asks
+    for the password again first."""
+    page.goto("/accounts/2fa/")
+    page.locator(f"main a[href='{href}']").click()
+    expect(page).to_have_url(re.compile(r"/accounts/reauthenticate/"))
+    page.locator("input[name=password]").fill(password)
+    submit_main_form(page)

@@ -21,7 +21,15 @@ from django.utils import translation
 
 from saha.organizations import services
 from saha.organizations.roles import Role
-from saha.testing.browser import assert_fits_width, console_errors, expect, log_in
+from saha.testing.browser import (
+    assert_fits_width,
+    console_errors,
+    expect,
+    log_in,
+    sign_in_with_password,
+    start_mfa_setup,
+    submit_main_form,
+)
 from saha.testing.factories import MembershipFactory, UserFactory
 
 if TYPE_CHECKING:
@@ -56,18 +64,6 @@ def expect_language(page: Page, language: str) -> None:
     expect(page.locator("html")).to_have_attribute("dir", DIRECTION[language])
 
 
-def submit_main_form(page: Page) -> None:
-    # The top bar has forms of its own (language, sign out): use the page's.
-    page.locator("main form button[type=submit]").first.click()
-
-
-def sign_in_with_password(page: Page, email: str, password: str) -> None:
-    page.goto("/accounts/login/")
-    page.locator("input[name=login]").fill(email)
-    page.locator("input[name=password]").fill(password)
-    submit_main_form(page)
-
-
 @LANGUAGES
 def test_a_member_signs_in_with_email_and_password_and_lands_on_the_dashboard(
     make_page, owner, password, language, screenshot
@@ -97,11 +93,7 @@ def test_a_member_enrols_an_authenticator_app_then_signs_in_with_its_code(
     expect(page).to_have_url(re.compile(r"/manage/org-a/$"))
 
     # given: the two-factor page, where adding an app first asks for the password again
-    page.goto("/accounts/2fa/")
-    page.locator("main a[href='/accounts/2fa/totp/activate/']").click()
-    expect(page).to_have_url(re.compile(r"/accounts/reauthenticate/"))
-    page.locator("input[name=password]").fill(password)
-    submit_main_form(page)
+    start_mfa_setup(page, "/accounts/2fa/totp/activate/", password)
 
     # when: the secret shown as text goes into the app, and its code comes back
     expect(page).to_have_url(re.compile(r"/accounts/2fa/totp/activate/$"))

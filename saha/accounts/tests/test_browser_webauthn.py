@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING
 import pytest
 from allauth.mfa.models import Authenticator
 
-from saha.testing.browser import console_errors, expect
+from saha.testing.browser import (
+    console_errors,
+    expect,
+    sign_in_with_password,
+    start_mfa_setup,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import CDPSession, Page
@@ -39,18 +44,6 @@ def plug_in_security_key(page: Page) -> tuple[CDPSession, str]:
     return cdp, added["authenticatorId"]
 
 
-def submit_main_form(page: Page) -> None:
-    # The top bar has forms of its own (language, sign out): use the page's.
-    page.locator("main form button[type=submit]").first.click()
-
-
-def sign_in_with_password(page: Page, email: str, password: str) -> None:
-    page.goto("/accounts/login/")
-    page.locator("input[name=login]").fill(email)
-    page.locator("input[name=password]").fill(password)
-    submit_main_form(page)
-
-
 def test_a_member_enrols_a_security_key_then_signs_in_with_it(
     phone_page, owner, password, settings, screenshot
 ):
@@ -67,11 +60,7 @@ def test_a_member_enrols_a_security_key_then_signs_in_with_it(
     expect(page).to_have_url(re.compile(r"/manage/org-a/$"))
 
     # given: the two-factor page, where adding a key first asks for the password again
-    page.goto("/accounts/2fa/")
-    page.locator("main a[href='/accounts/2fa/webauthn/add/']").click()
-    expect(page).to_have_url(re.compile(r"/accounts/reauthenticate/"))
-    page.locator("input[name=password]").fill(password)
-    submit_main_form(page)
+    start_mfa_setup(page, "/accounts/2fa/webauthn/add/", password)
 
     # when: the key gets a name and is touched
     expect(page).to_have_url(re.compile(r"/accounts/2fa/webauthn/add/$"))
