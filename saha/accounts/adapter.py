@@ -13,16 +13,19 @@ from saha.core.request import client_ip
 INVITATION_SESSION_KEY = "saha_invitation_token"
 
 
+def session_invitation(request: HttpRequest | None) -> Any:
+    """The pending invitation whose link this browser opened, if any."""
+    from saha.organizations.services import invitation_for_token
+
+    token = request.session.get(INVITATION_SESSION_KEY) if request is not None else None
+    return invitation_for_token(token) if token else None
+
+
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         # A self-hosted instance is closed by default: people join through an
         # invitation to an organization, unless the operator opens sign-up.
-        if settings.SAHA_OPEN_SIGNUP:
-            return True
-        from saha.organizations.services import invitation_for_token
-
-        token = request.session.get(INVITATION_SESSION_KEY)
-        return bool(token and invitation_for_token(token))
+        return settings.SAHA_OPEN_SIGNUP or session_invitation(request) is not None
 
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
         from allauth.core import context as allauth_context
@@ -53,11 +56,7 @@ class AccountAdapter(DefaultAccountAdapter):
         from django import forms
         from django.utils.translation import gettext as _
 
-        from saha.organizations.services import invitation_for_token
-
-        request = allauth_context.request
-        token = request.session.get(INVITATION_SESSION_KEY) if request else None
-        invitation = invitation_for_token(token) if token else None
+        invitation = session_invitation(allauth_context.request)
         if invitation is not None and invitation.email.lower() != email.lower():
             raise forms.ValidationError(
                 _("Use the address the invitation was sent to: %(email)s.")

@@ -15,11 +15,7 @@ def saha(request: HttpRequest) -> dict[str, Any]:
             return []
         from saha.organizations.models import Membership
 
-        return list(
-            Membership.objects.filter(user=request.user)
-            .select_related("organization")
-            .order_by("organization__slug")
-        )
+        return list(Membership.objects.of_user(request.user))
 
     def signup_open() -> bool:
         from allauth.account.adapter import get_adapter

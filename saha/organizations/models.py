@@ -50,11 +50,6 @@ def translated(values: dict[str, str], fallback_language: str) -> str:
     return next((v for v in values.values() if v), "")
 
 
-class OrganizationQuerySet(models.QuerySet):
-    def of_user(self, user: Any) -> OrganizationQuerySet:
-        return self.filter(memberships__user=user).distinct()
-
-
 class Organization(models.Model):
     """A tenant: a party, union, NGO or neighbourhood group running its actions on Saha."""
 
@@ -76,8 +71,6 @@ class Organization(models.Model):
     )
     created = models.DateTimeField(auto_now_add=True)
 
-    objects = OrganizationQuerySet.as_manager()
-
     class Meta:
         verbose_name = _("organization")
         verbose_name_plural = _("organizations")
@@ -95,6 +88,12 @@ class Organization(models.Model):
         return translated(self.about, self.default_language)
 
 
+class MembershipQuerySet(OwnedQuerySet):
+    def of_user(self, user: Any) -> MembershipQuerySet:
+        """A user's memberships with their organizations, in a stable order."""
+        return self.filter(user=user).select_related("organization").order_by("organization__slug")
+
+
 class Membership(OrganizationOwned):
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="memberships"
@@ -104,6 +103,8 @@ class Membership(OrganizationOwned):
     )
     role = models.CharField(_("role"), max_length=32, choices=Role.choices)
     created = models.DateTimeField(auto_now_add=True)
+
+    objects = MembershipQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("membership")

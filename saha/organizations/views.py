@@ -34,11 +34,7 @@ def can_create_organization(user: object) -> bool:
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """The organizer's home: straight to the organization they used last, or a choice."""
-    memberships = list(
-        Membership.objects.filter(user=request.user)
-        .select_related("organization")
-        .order_by("organization__slug")
-    )
+    memberships = list(Membership.objects.of_user(request.user))
     last = request.session.get(LAST_ORGANIZATION_KEY)
     chosen = next((m for m in memberships if m.organization.slug == last), None)
     if chosen is None and len(memberships) == 1:

@@ -11,6 +11,10 @@ from saha.organizations.roles import Role
 
 PASSWORD = "correct horse battery staple"
 
+# The real database queue, for tests that look at queued tasks (the test
+# settings run tasks immediately).
+DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
 
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:

@@ -12,8 +12,7 @@ from django_tasks_db.models import DBTaskResult
 from saha.core import jobs
 from saha.core.jobs import enqueue_due_periodic, enqueue_on_commit, periodic
 from saha.core.models import ScheduledJob
-
-DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+from saha.testing.factories import DATABASE_TASKS
 
 
 @task()
@@ -24,7 +23,7 @@ def noop() -> None:
 @pytest.fixture
 def db_backend():  # type: ignore[no-untyped-def]
     """The real database queue instead of the tests' immediate backend."""
-    with override_settings(TASKS=DB_TASKS):
+    with override_settings(TASKS=DATABASE_TASKS):
         yield
 
 

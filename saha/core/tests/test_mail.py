@@ -14,10 +14,9 @@ from django_tasks_db.models import DBTaskResult
 from saha.core.mail import queue_email
 from saha.core.models import PendingEmail
 from saha.core.tasks import EMAIL_RETRY_DELAYS, send_email
+from saha.testing.factories import DATABASE_TASKS
 
 pytestmark = pytest.mark.django_db
-
-DB_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 
 def closed_port() -> int:
@@ -32,7 +31,7 @@ def unreachable_smtp():  # type: ignore[no-untyped-def]
         EMAIL_HOST="127.0.0.1",
         EMAIL_PORT=closed_port(),
         EMAIL_TIMEOUT=2,
-        TASKS=DB_TASKS,
+        TASKS=DATABASE_TASKS,
     )
 
 
@@ -51,7 +50,7 @@ def test_queued_mail_puts_only_an_id_on_the_queue(django_capture_on_commit_callb
     message = EmailMultiAlternatives(
         "Reset", "https://saha.example.org/reset/SECRET", "saha@example.org", ["a@example.org"]
     )
-    with override_settings(TASKS=DB_TASKS), django_capture_on_commit_callbacks(execute=True):
+    with override_settings(TASKS=DATABASE_TASKS), django_capture_on_commit_callbacks(execute=True):
         queue_email(message)
     task = DBTaskResult.objects.get()
     assert "SECRET" not in str(task.args_kwargs)
