@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "saha.core",
     "saha.accounts",
     "saha.organizations",
+    "saha.supporters",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -11,6 +11,7 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("accounts/", include("allauth.urls")),
     path("", include("saha.organizations.urls")),
+    path("", include("saha.supporters.urls")),
 ]
 
 if settings.MEDIA_URL.startswith("/") and not settings.MEDIA_URL.startswith("//"):

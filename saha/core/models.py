@@ -81,7 +81,13 @@ class AuditEntry(OrganizationOwned):
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit log")
         ordering = ["-created", "-id"]
-        indexes = [models.Index(fields=["organization", "-created", "-id"])]
+        indexes = [
+            models.Index(fields=["organization", "-created", "-id"]),
+            # A person's timeline reads the entries about them.
+            models.Index(
+                fields=["organization", "target_type", "target_id"], name="audit_target"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.created:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"

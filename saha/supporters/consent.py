@@ -1,0 +1,183 @@
+"""The consent ledger: append a change, derive the current status, confirm a double opt-in.
+
+`record_consent` is the only writer of `ConsentRecord` and `ConsentState`
+outside the bulk import (which writes the same rows in batches). The
+confirmation email of a double opt-in is sent by the messaging app, which
+connects to `double_opt_in_requested`; the link it sends carries
+`confirmation_token(record)` and lands on `confirm_consent`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import django.dispatch
+from django.core import signing
+from django.db import transaction
+from django.utils import timezone
+
+from saha.core import audit
+from saha.core.errors import DomainError
+from saha.supporters.models import (
+    DEFAULT_PURPOSE,
+    Channel,
+    ConsentRecord,
+    ConsentSource,
+    ConsentState,
+    ConsentStatus,
+    Person,
+    PrivacySettings,
+)
+
+# Sent after commit with `record` (a PENDING email consent) and `token`.
+double_opt_in_requested = django.dispatch.Signal()
+
+CONFIRMATION_SALT = "saha.supporters.consent.confirm"
+CONFIRMATION_MAX_AGE = 60 * 60 * 24 * 30
+
+
+@dataclass(frozen=True)
+class ConsentGrant:
+    """What a sign-up form, an import or the API says a person agreed to."""
+
+    channel: str
+    wording: str
+    source: str
+    source_ref: str = ""
+    language: str = ""
+    purpose: str = DEFAULT_PURPOSE
+    status: str = ConsentStatus.GRANTED
+
+
+def current_status(person: Person, channel: str, purpose: str = DEFAULT_PURPOSE) -> str | None:
+    state = ConsentState.objects.filter(person=person, channel=channel, purpose=purpose).first()
+    return state.status if state else None
+
+
+def record_consent(
+    *, person: Person, grant: ConsentGrant, actor: Any = None
+) -> ConsentRecord | None:
+    """Append a change to the ledger and update the current status.
+
+    Returns None when nothing changed: the same status with the same words is
+    already current, so importing a file twice does not grow the ledger. A
+    grant by email through a form or the API becomes PENDING when the
+    organization asks for double opt-in.
+    """
+    status = grant.status
+    if (
+        status == ConsentStatus.GRANTED
+        and grant.channel == Channel.EMAIL
+        and grant.source in (ConsentSource.FORM, ConsentSource.API)
+        and double_opt_in(person.organization_id)
+    ):
+        status = ConsentStatus.PENDING
+    with transaction.atomic():
+        state = (
+            ConsentState.objects.select_for_update()
+            .select_related("record")
+            .filter(person=person, channel=grant.channel, purpose=grant.purpose)
+            .first()
+        )
+        if state is not None:
+            if state.status == status and state.record.wording == grant.wording:
+                return None
+            if state.status == ConsentStatus.GRANTED and status == ConsentStatus.PENDING:
+                return None  # already confirmed; asking again would only annoy
+            if state.status == ConsentStatus.WITHDRAWN and grant.source == ConsentSource.IMPORT:
+                # A person's own withdrawal outranks an old spreadsheet.
+                return None
+        record = ConsentRecord.objects.create(
+            organization_id=person.organization_id,
+            person=person,
+            channel=grant.channel,
+            purpose=grant.purpose,
+            status=status,
+            source=grant.source,
+            source_ref=grant.source_ref[:300],
+            wording=grant.wording,
+            language=grant.language,
+            actor=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        _set_state(person, record, state)
+        if status == ConsentStatus.PENDING:
+            token = confirmation_token(record)
+            transaction.on_commit(
+                lambda: double_opt_in_requested.send(
+                    sender=ConsentRecord, record=record, token=token
+                )
+            )
+    return record
+
+
+def _set_state(person: Person, record: ConsentRecord, state: ConsentState | None) -> None:
+    if state is None:
+        ConsentState.objects.create(
+            person=person,
+            channel=record.channel,
+            purpose=record.purpose,
+            status=record.status,
+            record=record,
+            updated_at=record.created_at,
+        )
+    else:
+        state.status, state.record, state.updated_at = record.status, record, record.created_at
+        state.save(update_fields=["status", "record", "updated_at"])
+
+
+def double_opt_in(organization_id: int) -> bool:
+    return PrivacySettings.objects.filter(
+        organization_id=organization_id, email_double_opt_in=True
+    ).exists()
+
+
+def confirmation_token(record: ConsentRecord) -> str:
+    return signing.dumps({"r": record.pk, "p": record.person_id}, salt=CONFIRMATION_SALT)
+
+
+def confirm_consent(token: str) -> ConsentRecord:
+    """The person followed the link of a double opt-in: their email consent is granted."""
+    try:
+        payload = signing.loads(token, salt=CONFIRMATION_SALT, max_age=CONFIRMATION_MAX_AGE)
+        pending = ConsentRecord.objects.select_related("person").get(
+            pk=payload["r"], person_id=payload["p"], status=ConsentStatus.PENDING
+        )
+    except (signing.BadSignature, ConsentRecord.DoesNotExist, KeyError, TypeError):
+        raise DomainError("consent_link_invalid", "This confirmation link is not valid.") from None
+    with transaction.atomic():
+        state = (
+            ConsentState.objects.select_for_update()
+            .filter(person=pending.person, channel=pending.channel, purpose=pending.purpose)
+            .first()
+        )
+        if state is not None and state.record_id != pending.pk:
+            # Confirmed already, or withdrawn since: the later choice stands.
+            return ConsentRecord.objects.get(pk=state.record_id)
+        record = ConsentRecord.objects.create(
+            organization_id=pending.organization_id,
+            person=pending.person,
+            channel=pending.channel,
+            purpose=pending.purpose,
+            status=ConsentStatus.GRANTED,
+            source=ConsentSource.CONFIRMATION,
+            source_ref=f"confirms:{pending.pk}",
+            wording=pending.wording,
+            language=pending.language,
+            created_at=timezone.now(),
+        )
+        _set_state(pending.person, record, state)
+        audit.log(
+            "person", "supporters.consent.confirmed", pending.person, {"channel": record.channel}
+        )
+    return record
+
+
+def recompute_states(person: Person) -> None:
+    """Rebuild the current status from the ledger (after a merge moved records)."""
+    ConsentState.objects.filter(person=person).delete()
+    latest: dict[tuple[str, str], ConsentRecord] = {}
+    for record in ConsentRecord.objects.filter(person=person).order_by("created_at", "id"):
+        latest[(record.channel, record.purpose)] = record
+    for record in latest.values():
+        _set_state(person, record, None)

@@ -1,0 +1,406 @@
+"""Every write to a person: create or find, edit, tag, merge, erase.
+
+`upsert_person` is the one way a sign-up path (a form, an RSVP, a signature,
+an offer, the API) creates or finds a person. It matches by email, then by
+phone, as Action Network does, and only fills what is empty, so a later
+sign-up never erases what an earlier one said.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import django.dispatch
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from saha.core import audit
+from saha.core.errors import DomainError
+from saha.supporters.consent import ConsentGrant, recompute_states, record_consent
+from saha.supporters.models import (
+    ConsentRecord,
+    Person,
+    PersonEmail,
+    PersonPhone,
+    Tag,
+    Tagging,
+)
+from saha.supporters.text import clean_text, normalize_email, normalize_phone
+
+if TYPE_CHECKING:
+    from saha.organizations.models import Organization
+
+# Later apps move their rows from `other` to `kept` (signatures, RSVPs, offers).
+people_merged = django.dispatch.Signal()  # kept, other
+# Later apps anonymize what they hold about the person, keeping counts right.
+person_erasing = django.dispatch.Signal()  # person
+
+PROFILE_FIELDS = (
+    "given_name",
+    "family_name",
+    "language",
+    "country",
+    "region",
+    "locality",
+    "postal_code",
+)
+UPSERT_ATTEMPTS = 3
+
+
+class InvalidContact(DomainError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(code, message, status=400)
+
+
+@dataclass
+class PersonData:
+    """What one sign-up knows about a person; every field optional but one contact."""
+
+    email: str = ""
+    phone: str = ""
+    given_name: str = ""
+    family_name: str = ""
+    language: str = ""
+    country: str = ""
+    region: str = ""
+    locality: str = ""
+    postal_code: str = ""
+    custom_fields: dict[str, Any] = field(default_factory=dict)
+    tags: Sequence[str] = ()
+    consents: Sequence[ConsentGrant] = ()
+    phone_collected_for: dt.date | None = None
+
+    def profile(self) -> dict[str, str]:
+        values = {name: clean_text(getattr(self, name)) for name in PROFILE_FIELDS}
+        values["country"] = values["country"].upper()[:2]
+        return values
+
+
+@dataclass
+class UpsertResult:
+    person: Person
+    created: bool
+    changed: bool
+
+
+def upsert_person(
+    *,
+    organization: Organization,
+    actor: Any,
+    data: PersonData,
+    source: str,
+    source_ref: str = "",
+    referrer: str = "",
+) -> UpsertResult:
+    """Find the person by email, then by phone, or create them; fill what is missing.
+
+    Two requests with the same address at once: one creates, the other hits
+    the unique constraint, rolls back to its savepoint and finds the new row.
+    """
+    email = normalize_email(data.email) if data.email else None
+    if data.email and email is None:
+        raise InvalidContact("invalid_email", "This email address is not valid.")
+    phone = normalize_phone(data.phone) if data.phone else None
+    if data.phone and phone is None:
+        raise InvalidContact("invalid_phone", "This phone number is not valid.")
+    if email is None and phone is None:
+        raise InvalidContact("no_contact", "Give an email address or a phone number.")
+    for attempt in range(UPSERT_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                person = _find(organization, email, phone.number if phone else None)
+                created = person is None
+                if person is None:
+                    person = _create(organization, data, source, source_ref, referrer)
+                    changed = True
+                else:
+                    changed = _fill(person, data)
+                if email:
+                    changed |= _attach_email(person, email)
+                if phone:
+                    changed |= _attach_phone(person, phone.number, phone.sms_capable, data)
+                changed |= bool(_apply_tags(person, data.tags))
+                for grant in data.consents:
+                    changed |= record_consent(person=person, grant=grant, actor=actor) is not None
+                if created:
+                    audit.log(actor, "supporters.person.created", person, {"source": source})
+                return UpsertResult(person=person, created=created, changed=changed)
+        except IntegrityError:
+            if attempt == UPSERT_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _find(organization: Organization, email: str | None, phone: str | None) -> Person | None:
+    people = Person.objects.select_for_update().filter(organization=organization)
+    if email:
+        person = people.filter(emails__address=email).first()
+        if person is not None:
+            return person
+    if phone:
+        return people.filter(phones__number=phone).first()
+    return None
+
+
+def _create(
+    organization: Organization, data: PersonData, source: str, source_ref: str, referrer: str
+) -> Person:
+    person = Person(
+        organization=organization,
+        source=source,
+        source_ref=source_ref[:300],
+        referrer=referrer[:200],
+        custom_fields=dict(data.custom_fields),
+        **data.profile(),
+    )
+    person.refresh_name_key()
+    person.save()
+    return person
+
+
+def _fill(person: Person, data: PersonData) -> bool:
+    """Fill empty fields from `data`; never overwrite what the person said before."""
+    changed = []
+    for name, value in data.profile().items():
+        if value and not getattr(person, name):
+            setattr(person, name, value)
+            changed.append(name)
+    new_custom = {k: v for k, v in data.custom_fields.items() if k not in person.custom_fields}
+    if new_custom:
+        person.custom_fields = {**person.custom_fields, **new_custom}
+        changed.append("custom_fields")
+    now = timezone.now()
+    person.last_activity_at = now
+    if changed:
+        person.refresh_name_key()
+        person.modified_at = now
+        person.save(update_fields=[*changed, "name_key", "modified_at", "last_activity_at"])
+    else:
+        person.save(update_fields=["last_activity_at"])
+    return bool(changed)
+
+
+def _attach_email(person: Person, address: str) -> bool:
+    if PersonEmail.objects.filter(organization_id=person.organization_id, address=address).exists():
+        return False
+    is_primary = not person.emails.exists()
+    with transaction.atomic():
+        PersonEmail.objects.create(
+            organization_id=person.organization_id,
+            person=person,
+            address=address,
+            is_primary=is_primary,
+        )
+    return True
+
+
+def _attach_phone(person: Person, number: str, sms_capable: bool, data: PersonData) -> bool:
+    existing = PersonPhone.objects.filter(
+        organization_id=person.organization_id, number=number
+    ).first()
+    if existing is not None:
+        # Given again outside an event: no longer only an event contact.
+        if (
+            existing.person_id == person.pk
+            and data.phone_collected_for is None
+            and existing.collected_for_date is not None
+        ):
+            existing.collected_for_date = None
+            existing.save(update_fields=["collected_for_date"])
+            return True
+        return False
+    with transaction.atomic():
+        PersonPhone.objects.create(
+            organization_id=person.organization_id,
+            person=person,
+            number=number,
+            sms_capable=sms_capable,
+            is_primary=not person.phones.exists(),
+            collected_for_date=data.phone_collected_for,
+        )
+    return True
+
+
+def tag_names(names: Iterable[str]) -> list[str]:
+    return sorted({clean_text(n)[:100] for n in names if clean_text(n)})
+
+
+def _apply_tags(person: Person, names: Iterable[str]) -> list[Tag]:
+    added = []
+    for name in tag_names(names):
+        tag, _ = Tag.objects.get_or_create(organization_id=person.organization_id, name=name)
+        _, created = Tagging.objects.get_or_create(person=person, tag=tag)
+        if created:
+            added.append(tag)
+    return added
+
+
+def tag_people(*, actor: Any, people: Sequence[Person], names: Iterable[str]) -> int:
+    """Add tags to people; returns how many taggings were new."""
+    names = tag_names(names)
+    added = 0
+    with transaction.atomic():
+        for person in people:
+            for tag in _apply_tags(person, names):
+                added += 1
+                audit.log(actor, "supporters.person.tagged", person, {"tag": tag.name})
+    return added
+
+
+def untag_person(*, actor: Any, person: Person, tag: Tag) -> None:
+    if tag.organization_id != person.organization_id:
+        raise DomainError("not_found", "No such tag.", status=404)
+    with transaction.atomic():
+        deleted, _ = Tagging.objects.filter(person=person, tag=tag).delete()
+        if deleted:
+            audit.log(actor, "supporters.person.untagged", person, {"tag": tag.name})
+
+
+def update_person(
+    *, actor: Any, person: Person, values: dict[str, Any], custom_fields: dict[str, Any]
+) -> list[str]:
+    """An organizer's edit: overwrite the given fields. Returns the names that changed."""
+    changed = []
+    for name in PROFILE_FIELDS:
+        if name in values:
+            value = clean_text(values[name] or "")
+            if name == "country":
+                value = value.upper()[:2]
+            if getattr(person, name) != value:
+                setattr(person, name, value)
+                changed.append(name)
+    merged = {
+        k: v for k, v in {**person.custom_fields, **custom_fields}.items() if v not in ("", None)
+    }
+    if merged != person.custom_fields:
+        person.custom_fields = merged
+        changed.append("custom_fields")
+    if not changed:
+        return []
+    with transaction.atomic():
+        person.refresh_name_key()
+        person.modified_at = timezone.now()
+        person.save(update_fields=[*changed, "name_key", "modified_at"])
+        audit.log(actor, "supporters.person.updated", person, {"fields": changed})
+    return changed
+
+
+def add_contact(*, actor: Any, person: Person, email: str = "", phone: str = "") -> None:
+    """An organizer adds an address or number; one that belongs to someone else is refused."""
+    with transaction.atomic():
+        if email:
+            address = normalize_email(email)
+            if address is None:
+                raise InvalidContact("invalid_email", "This email address is not valid.")
+            owner = PersonEmail.objects.filter(
+                organization_id=person.organization_id, address=address
+            ).first()
+            if owner and owner.person_id != person.pk:
+                raise DomainError(
+                    "email_taken", "Another person has this address: merge them.", 409
+                )
+            if _attach_email(person, address):
+                audit.log(actor, "supporters.person.email_added", person)
+        if phone:
+            parsed = normalize_phone(phone)
+            if parsed is None:
+                raise InvalidContact("invalid_phone", "This phone number is not valid.")
+            owner_phone = PersonPhone.objects.filter(
+                organization_id=person.organization_id, number=parsed.number
+            ).first()
+            if owner_phone and owner_phone.person_id != person.pk:
+                raise DomainError("phone_taken", "Another person has this number: merge them.", 409)
+            if _attach_phone(person, parsed.number, parsed.sms_capable, PersonData()):
+                audit.log(actor, "supporters.person.phone_added", person)
+
+
+def remove_contact(
+    *, actor: Any, person: Person, email_id: int | None = None, phone_id: int | None = None
+) -> None:
+    with transaction.atomic():
+        if email_id:
+            PersonEmail.objects.filter(person=person, pk=email_id).delete()
+            audit.log(actor, "supporters.person.email_removed", person)
+        if phone_id:
+            PersonPhone.objects.filter(person=person, pk=phone_id).delete()
+            audit.log(actor, "supporters.person.phone_removed", person)
+
+
+def merge_people(*, actor: Any, kept: Person, other: Person) -> Person:
+    """Fold `other` into `kept` (contacts, tags, consent history, empty fields), drop `other`."""
+    if kept.organization_id != other.organization_id or kept.pk == other.pk:
+        raise DomainError("merge_invalid", "These two people cannot be merged.", status=400)
+    with transaction.atomic():
+        # Lock both in id order so two merges of the same pair cannot deadlock.
+        locked = {
+            p.pk: p
+            for p in Person.objects.select_for_update()
+            .filter(pk__in=[kept.pk, other.pk])
+            .order_by("pk")
+        }
+        if len(locked) != 2:
+            raise DomainError("merge_gone", "One of these people no longer exists.", status=409)
+        kept, other = locked[kept.pk], locked[other.pk]
+        _fill(
+            kept,
+            PersonData(
+                **{n: getattr(other, n) for n in PROFILE_FIELDS}, custom_fields=other.custom_fields
+            ),
+        )
+        has_primary_email = kept.emails.filter(is_primary=True).exists()
+        has_primary_phone = kept.phones.filter(is_primary=True).exists()
+        PersonEmail.objects.filter(person=other).update(
+            person=kept, **({"is_primary": False} if has_primary_email else {})
+        )
+        PersonPhone.objects.filter(person=other).update(
+            person=kept, **({"is_primary": False} if has_primary_phone else {})
+        )
+        kept_tags = set(Tagging.objects.filter(person=kept).values_list("tag_id", flat=True))
+        Tagging.objects.filter(person=other).exclude(tag_id__in=kept_tags).update(person=kept)
+        # The ledger is append-only, but a record's subject is now the kept person.
+        _move_consent_records(other, kept)
+        recompute_states(kept)
+        kept.created_at = min(kept.created_at, other.created_at)
+        kept.last_activity_at = max(kept.last_activity_at, other.last_activity_at)
+        kept.save(update_fields=["created_at", "last_activity_at"])
+        people_merged.send(sender=Person, kept=kept, other=other)
+        other_id = other.pk
+        other.delete()
+        audit.log(actor, "supporters.person.merged", kept, {"merged": other_id})
+    return kept
+
+
+def _move_consent_records(source: Person, target: Person) -> None:
+    # QuerySet.update is refused on the ledger; a merge is the one sanctioned
+    # re-pointing, done through the base manager.
+    ConsentRecord._base_manager.filter(person=source).update(person=target)
+
+
+def erase_person(*, actor: Any, person: Person, reason: str = "") -> int:
+    """Forget a person: every personal field and row goes; counts elsewhere stay right.
+
+    Later apps hear `person_erasing` first and detach what they keep for totals
+    (a signature still counts, without a name). Returns the erased id.
+    """
+    with transaction.atomic():
+        person_id = person.pk
+        person_erasing.send(sender=Person, person=person)
+        audit.log(actor, "supporters.person.erased", person, {"reason": reason[:200]})
+        person.delete()
+    return person_id
+
+
+def erase_people(*, actor: Any, organization: Organization, people: Q, reason: str) -> int:
+    """Erase everybody matching `people` in batches (retention); returns how many."""
+    total = 0
+    while True:
+        batch = list(Person.objects.for_org(organization).filter(people).order_by("pk")[:500])
+        if not batch:
+            return total
+        for person in batch:
+            erase_person(actor=actor, person=person, reason=reason)
+        total += len(batch)

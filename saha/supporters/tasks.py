@@ -1,0 +1,1 @@
+"""Background work of the supporters app: imports and retention."""

@@ -1,0 +1,85 @@
+"""A person's timeline: everything they did and every consent change, newest first.
+
+Apps add what they know through `register`: a provider takes a person and
+returns `Moment`s (a signature, an RSVP, a check-in). The supporters app
+contributes the consent ledger and the audit entries about the person.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+
+from saha.core.models import AuditEntry
+from saha.supporters.models import ConsentRecord, Person
+
+
+@dataclass(frozen=True)
+class Moment:
+    when: dt.datetime
+    kind: str  # "consent", "audit", or the providing app's own word
+    text: str
+    detail: str = ""
+
+
+Provider = Callable[[Person], Iterable[Moment]]
+_PROVIDERS: list[Provider] = []
+LIMIT = 200
+
+
+def register(provider: Provider) -> Provider:
+    _PROVIDERS.append(provider)
+    return provider
+
+
+def timeline(person: Person) -> list[Moment]:
+    moments = [moment for provider in _PROVIDERS for moment in provider(person)]
+    moments.sort(key=lambda m: m.when, reverse=True)
+    return moments[:LIMIT]
+
+
+@register
+def consent_changes(person: Person) -> Iterable[Moment]:
+    for record in ConsentRecord.objects.filter(person=person).order_by("-id")[:LIMIT]:
+        yield Moment(
+            when=record.created_at,
+            kind="consent",
+            text=_("%(channel)s: %(status)s (%(source)s)")
+            % {
+                "channel": record.get_channel_display(),
+                "status": record.get_status_display(),
+                "source": record.get_source_display(),
+            },
+            detail=record.wording,
+        )
+
+
+ACTION_TEXT = {
+    "supporters.person.created": _("Added"),
+    "supporters.person.updated": _("Details edited"),
+    "supporters.person.tagged": _("Tagged"),
+    "supporters.person.untagged": _("Tag removed"),
+    "supporters.person.merged": _("Merged with a duplicate"),
+    "supporters.person.email_added": _("Email address added"),
+    "supporters.person.email_removed": _("Email address removed"),
+    "supporters.person.phone_added": _("Phone number added"),
+    "supporters.person.phone_removed": _("Phone number removed"),
+    "supporters.person.exported": _("Their data was exported"),
+    "supporters.consent.confirmed": _("Confirmed their email address"),
+}
+
+
+@register
+def audited_changes(person: Person) -> Iterable[Moment]:
+    entries = AuditEntry.objects.filter(
+        organization_id=person.organization_id,
+        target_type=person._meta.label_lower,
+        target_id=str(person.pk),
+    ).order_by("-id")[:LIMIT]
+    for entry in entries:
+        text = ACTION_TEXT.get(entry.action, entry.action)
+        detail = entry.data.get("tag") or entry.data.get("source") or ""
+        yield Moment(when=entry.created, kind="audit", text=f"{text}", detail=f"{detail}")

@@ -1,0 +1,5 @@
+"""exports pages."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""imports pages."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

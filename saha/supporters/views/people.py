@@ -1,0 +1,5 @@
+"""people pages."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

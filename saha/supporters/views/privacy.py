@@ -1,0 +1,5 @@
+"""privacy pages."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
