@@ -346,6 +346,7 @@ class PrivacySettings(OrganizationOwned):
 
 
 class ImportStatus(models.TextChoices):
+    DRAFT = "draft", _("Columns to match")
     QUEUED = "queued", _("Waiting")
     RUNNING = "running", _("Importing")
     DONE = "done", _("Done")
@@ -381,8 +382,11 @@ class ImportBatch(OrganizationOwned):
     lawful_basis = models.CharField(max_length=30, choices=LawfulBasis.choices)
     attested = models.BooleanField(default=False)
     status = models.CharField(
-        max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED
+        max_length=10, choices=ImportStatus.choices, default=ImportStatus.DRAFT
     )
+    # Rows of the file already committed: a rerun after a crash resumes there.
+    rows_committed = models.PositiveIntegerField(default=0)
+    header = models.JSONField(default=list)
     cancel_requested = models.BooleanField(default=False)
     total_bytes_read = models.BigIntegerField(default=0)
     rows_read = models.PositiveIntegerField(default=0)
