@@ -158,13 +158,18 @@ try:
     zoneinfo.ZoneInfo(TIME_ZONE)
 except (zoneinfo.ZoneInfoNotFoundError, ValueError):
     raise ImproperlyConfigured(f"TIME_ZONE={TIME_ZONE!r} is not a known time zone.") from None
-PHONE_DEFAULT_REGION = env.get_str("SAHA_PHONE_REGION", "LB")
+SAHA_PHONE_REGION = env.get_str("SAHA_PHONE_REGION", "LB")
 if not (
-    len(PHONE_DEFAULT_REGION) == 2
-    and PHONE_DEFAULT_REGION.isalpha()
-    and PHONE_DEFAULT_REGION.isupper()
+    len(SAHA_PHONE_REGION) == 2
+    and SAHA_PHONE_REGION.isalpha()
+    and SAHA_PHONE_REGION.isupper()
 ):
     raise ImproperlyConfigured("SAHA_PHONE_REGION must be a two-letter country code, such as LB.")
+
+# CSV imports wait here between upload and import; web and worker processes
+# must share it (a shared volume when they run on different hosts).
+SAHA_IMPORT_DIR = Path(env.get_str("SAHA_IMPORT_DIR") or VAR_DIR / "imports")
+SAHA_IMPORT_MAX_MB = env.get_int("SAHA_IMPORT_MAX_MB", 512)
 
 # --- Static and media files ---------------------------------------------------
 

@@ -1,0 +1,341 @@
+"""CSV import: receive the file, guess its shape, then import it in the background.
+
+1. `receive_file` streams the upload to the import directory, hashes it and
+   sniffs encoding, delimiter and header: a DRAFT batch.
+2. `start_import` records the column mapping, the tags, and the importer's
+   attestation of a lawful basis, then queues `run_import`.
+3. `run_import` reads the file a chunk of rows at a time and writes each chunk
+   in one transaction with the batch's progress, so memory stays flat, a
+   cancel stops between chunks, and a rerun after a crash resumes after the
+   last committed chunk. Matching people and consent follow `upsert_person`'s
+   rules, in bulk (see `import_writer`).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from saha.core import audit
+from saha.core.errors import Conflict, DomainError
+from saha.core.jobs import enqueue_on_commit
+from saha.supporters.import_rows import (
+    EMAIL,
+    PHONE,
+    PROBLEM_TEXT,
+    Problem,
+    RowReader,
+    auto_mapping,
+)
+from saha.supporters.models import CustomField, ImportBatch, ImportProblem, ImportStatus
+
+if TYPE_CHECKING:
+    from saha.organizations.models import Organization
+
+SAMPLE_BYTES = 64 * 1024
+CHUNK_ROWS = 2000
+MAX_STORED_PROBLEMS = 10_000
+ENCODINGS = {
+    "auto": "",
+    "utf-8": "utf-8-sig",
+    "windows-1256": "cp1256",
+    "windows-1252": "cp1252",
+    "utf-16": "utf-16",
+}
+DELIMITERS = (",", ";", "\t", "|")
+# csv's default field limit is 128 KiB; a cell larger than this is not a contact.
+csv.field_size_limit(1024 * 1024)
+
+
+class ImportFileError(DomainError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(code, message, status=400)
+
+
+def import_dir() -> Path:
+    path = Path(settings.SAHA_IMPORT_DIR)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    encoding: str
+    delimiter: str
+    header: list[str]
+    sample: list[list[str]]
+
+
+def receive_file(
+    *,
+    organization: Organization,
+    actor: Any,
+    name: str,
+    chunks: Iterable[bytes],
+    encoding: str = "auto",
+) -> ImportBatch:
+    """Store an uploaded CSV and read its header; raises ImportFileError with a clear code."""
+    path = import_dir() / f"{uuid.uuid4().hex}.csv"
+    digest, size = hashlib.sha256(), 0
+    limit = settings.SAHA_IMPORT_MAX_MB * 1024 * 1024
+    try:
+        with path.open("wb") as out:
+            path.chmod(0o600)
+            for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    raise ImportFileError(
+                        "file_too_large",
+                        f"The file is larger than {settings.SAHA_IMPORT_MAX_MB} MB.",
+                    )
+                digest.update(chunk)
+                out.write(chunk)
+        with path.open("rb") as stored:
+            sniffed = sniff(stored, ENCODINGS.get(encoding, ""))
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    batch = ImportBatch.objects.create(
+        organization=organization,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        file_name=Path(name).name[:255],
+        stored_path=path.name,
+        size=size,
+        sha256=digest.hexdigest(),
+        encoding=sniffed.encoding,
+        delimiter=sniffed.delimiter,
+        header=sniffed.header,
+        mapping=auto_mapping(sniffed.header, CustomField.objects.for_org(organization)),
+    )
+    return batch
+
+
+def sniff(stored: BinaryIO, encoding: str = "") -> Sniffed:
+    head = stored.read(SAMPLE_BYTES)
+    if not head.strip():
+        raise ImportFileError("empty_file", "The file is empty.")
+    if head.startswith(b"PK\x03\x04"):
+        raise ImportFileError(
+            "spreadsheet", "This is a spreadsheet workbook: save it as “CSV UTF-8” and try again."
+        )
+    encoding = encoding or _guess_encoding(head)
+    if "\x00" in head.decode("latin-1") and not encoding.startswith("utf-16"):
+        raise ImportFileError("not_text", "This file is not a CSV file.")
+    text = head.decode(encoding, errors="replace")
+    if len(head) == SAMPLE_BYTES:
+        text = text.rsplit("\n", 1)[0]  # the last line may be cut
+    first_line = text.split("\n", 1)[0]
+    delimiter = max(DELIMITERS, key=first_line.count)
+    try:
+        rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    except csv.Error:
+        raise ImportFileError("not_csv", "This file could not be read as CSV.") from None
+    rows = [row for row in rows if any(cell.strip() for cell in row)]
+    if not rows:
+        raise ImportFileError("empty_file", "The file is empty.")
+    header = [cell.strip().lstrip("\ufeff") for cell in rows[0]]
+    return Sniffed(encoding=encoding, delimiter=delimiter, header=header, sample=rows[1:6])
+
+
+def _guess_encoding(head: bytes) -> str:
+    if head.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    for cut in range(4):  # the sample may end inside a multi-byte character
+        try:
+            head[: len(head) - cut].decode("utf-8")
+            return "utf-8-sig"
+        except UnicodeDecodeError:
+            continue
+    raise ImportFileError(
+        "not_utf8",
+        "The file is not UTF-8. Save it as “CSV UTF-8”, or choose its encoding "
+        "(Windows Arabic is common for Arabic files made in older Excel).",
+    )
+
+
+def sample_rows(batch: ImportBatch, count: int = 5) -> list[list[str]]:
+    path = import_dir() / batch.stored_path
+    if not batch.stored_path or not path.exists():
+        return []
+    with path.open("rb") as stored:
+        return sniff(stored, batch.encoding).sample[:count]
+
+
+def start_import(
+    *,
+    batch: ImportBatch,
+    actor: Any,
+    mapping: dict[str, str],
+    tags: list[str],
+    language: str,
+    consent_email: bool,
+    consent_sms: bool,
+    consent_wording: str,
+    lawful_basis: str,
+    attested: bool,
+) -> ImportBatch:
+    targets = set(mapping.values())
+    if not targets & {EMAIL, PHONE}:
+        raise ImportFileError("missing_columns", "Choose the column with emails or with phones.")
+    if not attested:
+        raise ImportFileError("not_attested", "Confirm that you may import these people.")
+    if (consent_email or consent_sms) and not consent_wording.strip():
+        raise ImportFileError(
+            "wording_required", "Give the words these people agreed to, as the proof of consent."
+        )
+    with transaction.atomic():
+        updated = ImportBatch.objects.filter(pk=batch.pk, status=ImportStatus.DRAFT).update(
+            mapping={k: v for k, v in mapping.items() if v},
+            tags=tags,
+            language=language,
+            consent_email=consent_email,
+            consent_sms=consent_sms,
+            consent_wording=consent_wording.strip(),
+            lawful_basis=lawful_basis,
+            attested=True,
+            status=ImportStatus.QUEUED,
+        )
+        if not updated:
+            raise Conflict("import_started", "This import has already started.")
+        batch.refresh_from_db()
+        audit.log(
+            actor,
+            "supporters.import.started",
+            batch,
+            {"file": batch.file_name, "size": batch.size, "lawful_basis": lawful_basis},
+        )
+        from saha.supporters.tasks import run_import_task
+
+        enqueue_on_commit(run_import_task, batch.pk)
+    return batch
+
+
+def cancel_import(*, batch: ImportBatch, actor: Any) -> None:
+    with transaction.atomic():
+        if batch.status == ImportStatus.DRAFT:
+            ImportBatch.objects.filter(pk=batch.pk).update(
+                status=ImportStatus.CANCELLED, finished_at=timezone.now()
+            )
+            _remove_file(batch)
+        else:
+            ImportBatch.objects.filter(
+                pk=batch.pk, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]
+            ).update(cancel_requested=True)
+        audit.log(actor, "supporters.import.cancelled", batch)
+
+
+def run_import(batch_id: int, chunk_rows: int = CHUNK_ROWS) -> ImportBatch | None:
+    """Import a queued batch; safe to run twice (the second run resumes or does nothing)."""
+    from saha.supporters.import_writer import ChunkWriter
+
+    batch = ImportBatch.objects.select_related("organization").filter(pk=batch_id).first()
+    if batch is None or batch.is_finished or batch.status == ImportStatus.DRAFT:
+        return batch
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        status=ImportStatus.RUNNING, started_at=batch.started_at or timezone.now()
+    )
+    path = import_dir() / batch.stored_path
+    custom = list(CustomField.objects.for_org(batch.organization))
+    reader = RowReader(batch.header, batch.mapping, custom)
+    writer = ChunkWriter(batch)
+    try:
+        with path.open("rb") as raw:
+            for chunk, position in _chunks(raw, batch, chunk_rows):
+                if ImportBatch.objects.filter(pk=batch.pk, cancel_requested=True).exists():
+                    return _finish(batch, ImportStatus.CANCELLED)
+                problems: list[Problem] = []
+                rows = [
+                    row
+                    for line, cells in chunk
+                    if (row := reader.read(line, cells, problems)) is not None
+                ]
+                writer.write(rows, problems, rows_in_chunk=len(chunk), position=position)
+    except (csv.Error, UnicodeError, OSError) as error:
+        return _finish(batch, ImportStatus.FAILED, failure=str(error)[:500])
+    return _finish(batch, ImportStatus.DONE)
+
+
+def _chunks(
+    raw: BinaryIO, batch: ImportBatch, size: int
+) -> Iterator[tuple[list[tuple[int, list[str]]], int]]:
+    """Rows after the header and after those already committed, `size` at a time."""
+    text = io.TextIOWrapper(raw, encoding=batch.encoding, errors="replace", newline="")
+    rows = csv.reader(text, delimiter=batch.delimiter)
+    skip = batch.rows_committed
+    chunk: list[tuple[int, list[str]]] = []
+    header_seen = False
+    for cells in rows:
+        if not header_seen:
+            header_seen = any(cell.strip() for cell in cells)
+            continue
+        line = rows.line_num
+        if skip:
+            skip -= 1
+            continue
+        chunk.append((line, cells))
+        if len(chunk) >= size:
+            yield chunk, raw.tell()
+            chunk = []
+    if chunk:
+        yield chunk, raw.tell()
+
+
+def _finish(batch: ImportBatch, status: str, failure: str = "") -> ImportBatch:
+    with transaction.atomic():
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            status=status, failure=failure, finished_at=timezone.now()
+        )
+        batch.refresh_from_db()
+        audit.log(
+            "system:import",
+            f"supporters.import.{status}",
+            batch,
+            {
+                "rows": batch.rows_read,
+                "created": batch.created_count,
+                "updated": batch.updated_count,
+                "unchanged": batch.unchanged_count,
+                "problems": batch.problem_count,
+            },
+        )
+    _remove_file(batch)
+    return batch
+
+
+def _remove_file(batch: ImportBatch) -> None:
+    """The uploaded file holds personal data: it goes once it has served."""
+    if batch.stored_path:
+        (import_dir() / batch.stored_path).unlink(missing_ok=True)
+
+
+def store_problems(batch: ImportBatch, problems: list[Problem]) -> None:
+    room = MAX_STORED_PROBLEMS - batch.problem_count
+    if room > 0 and problems:
+        ImportProblem.objects.bulk_create(
+            ImportProblem(
+                batch=batch, row=p.line, column=p.column[:200], code=p.code, value=p.value[:200]
+            )
+            for p in problems[:room]
+        )
+
+
+def problem_report(batch: ImportBatch) -> Iterator[list[str]]:
+    """The validation report as CSV rows: row, column, problem, value."""
+    from django.utils.translation import gettext as _
+
+    yield [_("Row"), _("Column"), _("Problem"), _("Value")]
+    for problem in batch.problems.all().iterator(chunk_size=2000):
+        text = PROBLEM_TEXT.get(problem.code, problem.code)
+        yield [str(problem.row), problem.column, str(text), problem.value]
