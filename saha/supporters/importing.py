@@ -16,6 +16,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import queue
+import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ from saha.supporters.import_rows import (
     PHONE,
     PROBLEM_TEXT,
     Problem,
+    RowData,
     RowReader,
     auto_mapping,
 )
@@ -43,7 +46,7 @@ if TYPE_CHECKING:
     from saha.organizations.models import Organization
 
 SAMPLE_BYTES = 64 * 1024
-CHUNK_ROWS = 2000
+CHUNK_ROWS = 5000
 MAX_STORED_PROBLEMS = 10_000
 ENCODINGS = {
     "auto": "",
@@ -251,20 +254,86 @@ def run_import(batch_id: int, chunk_rows: int = CHUNK_ROWS) -> ImportBatch | Non
     reader = RowReader(batch.header, batch.mapping, custom)
     writer = ChunkWriter(batch)
     try:
-        with path.open("rb") as raw:
-            for chunk, position in _chunks(raw, batch, chunk_rows):
+        with path.open("rb") as raw, _Parser(raw, batch, reader, chunk_rows) as parsed:
+            for chunk in parsed:
                 if ImportBatch.objects.filter(pk=batch.pk, cancel_requested=True).exists():
                     return _finish(batch, ImportStatus.CANCELLED)
+                writer.write(
+                    chunk.rows,
+                    chunk.problems,
+                    rows_in_chunk=chunk.size,
+                    position=chunk.position,
+                )
+    except (csv.Error, UnicodeError, OSError) as error:
+        return _finish(batch, ImportStatus.FAILED, failure=str(error)[:500])
+    return _finish(batch, ImportStatus.DONE)
+
+
+@dataclass
+class ParsedChunk:
+    rows: list[RowData]
+    problems: list[Problem]
+    size: int
+    position: int
+
+
+class _Parser:
+    """Reads and checks the next chunk in a thread while the database writes this one.
+
+    The writer spends most of its time waiting for the database, which releases
+    the GIL: parsing there is nearly free. The queue holds two chunks at most, so
+    memory stays flat.
+    """
+
+    _DONE = object()
+
+    def __init__(self, raw: BinaryIO, batch: ImportBatch, reader: RowReader, size: int) -> None:
+        self.queue: queue.Queue[Any] = queue.Queue(maxsize=2)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(
+            target=self._produce, args=(raw, batch, reader, size), daemon=True
+        )
+
+    def _produce(self, raw: BinaryIO, batch: ImportBatch, reader: RowReader, size: int) -> None:
+        try:
+            for chunk, position in _chunks(raw, batch, size):
                 problems: list[Problem] = []
                 rows = [
                     row
                     for line, cells in chunk
                     if (row := reader.read(line, cells, problems)) is not None
                 ]
-                writer.write(rows, problems, rows_in_chunk=len(chunk), position=position)
-    except (csv.Error, UnicodeError, OSError) as error:
-        return _finish(batch, ImportStatus.FAILED, failure=str(error)[:500])
-    return _finish(batch, ImportStatus.DONE)
+                if not self._put(ParsedChunk(rows, problems, len(chunk), position)):
+                    return
+            self._put(self._DONE)
+        except BaseException as error:  # handed to the writer's thread
+            self._put(error)
+
+    def _put(self, item: Any) -> bool:
+        while not self.stop.is_set():
+            try:
+                self.queue.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __enter__(self) -> Iterator[ParsedChunk]:
+        self.thread.start()
+        return self._iterate()
+
+    def _iterate(self) -> Iterator[ParsedChunk]:
+        while True:
+            item = self.queue.get()
+            if item is self._DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
 
 
 def _chunks(

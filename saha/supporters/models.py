@@ -94,12 +94,11 @@ class Person(OrganizationOwned):
     class Meta:
         verbose_name = _("person")
         verbose_name_plural = _("people")
+        # Few indexes on purpose: each one slows every imported row, and a
+        # segment over a large share of people scans anyway (docs/performance.md).
         indexes = [
             models.Index(fields=["organization", "-id"], name="person_org_id"),
             models.Index(fields=["organization", "name_key"], name="person_org_name"),
-            models.Index(fields=["organization", "created_at"], name="person_org_created"),
-            models.Index(fields=["organization", "region"], name="person_org_region"),
-            models.Index(fields=["organization", "language"], name="person_org_language"),
             models.Index(fields=["organization", "last_activity_at"], name="person_org_activity"),
         ]
 
@@ -212,7 +211,6 @@ class Tagging(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["person", "tag"], name="tagging_unique"),
         ]
-        indexes = [models.Index(fields=["tag", "person"], name="tagging_tag_person")]
 
     def __str__(self) -> str:
         return f"{self.tag_id} on {self.person_id}"
@@ -267,9 +265,7 @@ class ConsentRecord(OrganizationOwned):
     objects = ConsentRecordQuerySet.as_manager()
 
     class Meta:
-        indexes = [
-            models.Index(fields=["person", "channel", "purpose", "-id"], name="consent_ledger")
-        ]
+        indexes = [models.Index(fields=["person", "id"], name="consent_ledger")]
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:
@@ -292,9 +288,6 @@ class ConsentState(models.Model):
             models.UniqueConstraint(
                 fields=["person", "channel", "purpose"], name="consent_state_unique"
             )
-        ]
-        indexes = [
-            models.Index(fields=["channel", "status", "person"], name="consent_state_lookup")
         ]
 
     def __str__(self) -> str:
