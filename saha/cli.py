@@ -1,4 +1,4 @@
-"""The `saha` command: serve, worker, demo, createadmin, manage."""
+"""The `saha` command: serve, worker, demo, createadmin, people, manage."""
 
 from __future__ import annotations
 
@@ -327,6 +327,10 @@ def build_parser() -> argparse.ArgumentParser:
     admin.add_argument("--email", required=True)
     admin.add_argument("--password", help="default: asked for, or generated and printed")
     admin.set_defaults(func=cmd_createadmin)
+
+    from saha.supporters.cli import add_commands as add_people_commands
+
+    add_people_commands(sub, _setup)
 
     manage = sub.add_parser("manage", help="run a Django management command", add_help=False)
     manage.set_defaults(func=cmd_manage)

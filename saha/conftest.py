@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,21 @@ class Persona:
     def client(self) -> Client:
         client = Client()
         client.force_login(self.user)
+        return client
+
+    def mfa_client(self) -> Client:
+        """Signed in with a second factor, as allauth records it (exports need it)."""
+        from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
+        from allauth.account.internal.userkit import user_id_to_str
+
+        client = self.client()
+        session = client.session
+        session[AUTHENTICATION_METHODS_SESSION_KEY] = [
+            {"method": "password", "at": time.time()},
+            {"method": "mfa", "at": time.time(), "type": "totp"},
+        ]
+        session["account_authentication_methods_user"] = user_id_to_str(self.user)
+        session.save()
         return client
 
 
@@ -65,6 +81,11 @@ def organizer(org_a: Organization) -> Persona:
 @pytest.fixture
 def checkin_staff(org_a: Organization) -> Persona:
     return _persona(org_a, Role.CHECKIN_STAFF)
+
+
+@pytest.fixture
+def data_steward(org_a: Organization) -> Persona:
+    return _persona(org_a, Role.DATA_STEWARD)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import io
 import queue
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -188,6 +188,7 @@ def start_import(
     consent_wording: str,
     lawful_basis: str,
     attested: bool,
+    enqueue: bool = True,
 ) -> ImportBatch:
     targets = set(mapping.values())
     if not targets & {EMAIL, PHONE}:
@@ -219,9 +220,10 @@ def start_import(
             batch,
             {"file": batch.file_name, "size": batch.size, "lawful_basis": lawful_basis},
         )
-        from saha.supporters.tasks import run_import_task
+        if enqueue:
+            from saha.supporters.tasks import run_import_task
 
-        enqueue_on_commit(run_import_task, batch.pk)
+            enqueue_on_commit(run_import_task, batch.pk)
     return batch
 
 
@@ -239,7 +241,11 @@ def cancel_import(*, batch: ImportBatch, actor: Any) -> None:
         audit.log(actor, "supporters.import.cancelled", batch)
 
 
-def run_import(batch_id: int, chunk_rows: int = CHUNK_ROWS) -> ImportBatch | None:
+def run_import(
+    batch_id: int,
+    chunk_rows: int = CHUNK_ROWS,
+    progress: Callable[[int], None] | None = None,
+) -> ImportBatch | None:
     """Import a queued batch; safe to run twice (the second run resumes or does nothing)."""
     from saha.supporters.import_writer import ChunkWriter
 
@@ -253,6 +259,7 @@ def run_import(batch_id: int, chunk_rows: int = CHUNK_ROWS) -> ImportBatch | Non
     custom = list(CustomField.objects.for_org(batch.organization))
     reader = RowReader(batch.header, batch.mapping, custom)
     writer = ChunkWriter(batch)
+    rows_done = batch.rows_committed
     try:
         with path.open("rb") as raw, _Parser(raw, batch, reader, chunk_rows) as parsed:
             for chunk in parsed:
@@ -264,6 +271,9 @@ def run_import(batch_id: int, chunk_rows: int = CHUNK_ROWS) -> ImportBatch | Non
                     rows_in_chunk=chunk.size,
                     position=chunk.position,
                 )
+                rows_done += chunk.size
+                if progress:
+                    progress(rows_done)
     except (csv.Error, UnicodeError, OSError) as error:
         return _finish(batch, ImportStatus.FAILED, failure=str(error)[:500])
     return _finish(batch, ImportStatus.DONE)
