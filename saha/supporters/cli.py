@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -138,8 +139,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.bom:
         out.write("\ufeff")
     writer = csv.writer(out)
-    for row in exporting.export_for_command_line(
+    rows = exporting.export_for_command_line(
         organization=organization, segment=segment, label=CLI_ACTOR
-    ):
-        writer.writerow(row)
+    )
+    try:
+        for row in rows:
+            writer.writerow(row)
+        out.flush()
+    except BrokenPipeError:
+        # `saha people export ... | head`: the reader left; say nothing more.
+        rows.close()
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0

@@ -9,6 +9,7 @@ classified fails the test, so it cannot slip through unchecked.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -53,32 +54,72 @@ def organization_patterns() -> list[tuple[str, URLPattern]]:
     return found
 
 
+# Which object of organization B fills `<int:pk>`, by the route's path (first match).
+PK_OBJECTS = [
+    ("invitations/", "invitation"),
+    ("members/", "membership"),
+    ("people/segments/", "segment"),
+    ("people/imports/", "import_batch"),
+    ("people/exports/", "export"),
+    ("people/", "person"),
+]
+
+
 def kwargs_for(route: str, objects: dict[str, Any]) -> dict[str, Any]:
     """Fill a route's parameters with real objects of organization B."""
     kwargs = {"slug": objects["organization"].slug}
     if "<int:pk>" in route:
-        if "invitations/" in route:
-            kwargs["pk"] = objects["invitation"].pk
-        elif "members/" in route:
-            kwargs["pk"] = objects["membership"].pk
-        else:
+        name = next((name for part, name in PK_OBJECTS if part in route), None)
+        if name is None:
             raise AssertionError(f"no object of organization B to fill {route}")
+        kwargs["pk"] = objects[name].pk
+    if "<int:other_pk>" in route:
+        kwargs["other_pk"] = objects["other_person"].pk
+    unknown = set(re.findall(r"<\w+:(\w+)>", route)) - kwargs.keys()
+    assert not unknown, f"teach kwargs_for to fill {unknown} in {route}"
     return kwargs
 
 
-def test_member_of_a_gets_404_on_every_url_of_b(owner, outsider) -> None:
-    # given organization B with a member and a pending invitation
+def objects_of(outsider: Any) -> dict[str, Any]:
+    """One of everything in organization B, for the URLs to point at."""
+    from saha.supporters.exporting import request_export
+    from saha.supporters.models import ImportBatch, Segment
+    from saha.supporters.services import PersonData, upsert_person
+
+    organization = outsider.organization
     invitation, _token = invite_member(
         actor_membership=outsider.membership, email="new@example.org", role="viewer"
     )
-    objects = {
-        "organization": outsider.organization,
+
+    def person(email: str) -> Any:
+        return upsert_person(
+            organization=organization,
+            actor=outsider.user,
+            data=PersonData(email=email, given_name="B"),
+            source="manual",
+        ).person
+
+    return {
+        "organization": organization,
         "membership": outsider.membership,
         "invitation": invitation,
+        "person": person("b1@example.org"),
+        "other_person": person("b2@example.org"),
+        "segment": Segment.objects.create(organization=organization, name="B's", definition={}),
+        "import_batch": ImportBatch.objects.create(
+            organization=organization, file_name="b.csv", lawful_basis="consent"
+        ),
+        "export": request_export(actor=outsider.user, organization=organization, segment=None),
     }
+
+
+def test_member_of_a_gets_404_on_every_url_of_b(owner, outsider) -> None:
+    # given organization B with a member, an invitation, people, a segment, an import, an export
+    objects = objects_of(outsider)
+    invitation = objects["invitation"]
     patterns = organization_patterns()
-    assert len(patterns) >= 7  # dashboard, settings, members, role, remove, revoke, audit
-    client = owner.client()  # the owner of organization A
+    assert len(patterns) >= 30  # organization pages and every people page
+    client = owner.mfa_client()  # the owner of organization A, even with MFA passed
     for route, _pattern in patterns:
         url = "/" + route
         for name, value in kwargs_for(route, objects).items():
@@ -91,3 +132,8 @@ def test_member_of_a_gets_404_on_every_url_of_b(owner, outsider) -> None:
     # and nothing of B changed
     assert Invitation.objects.get(pk=invitation.pk).is_pending
     assert outsider.membership.__class__.objects.filter(pk=outsider.membership.pk).exists()
+    assert (
+        objects["person"].__class__.objects.filter(organization=outsider.organization).count() == 2
+    )
+    objects["export"].refresh_from_db()
+    assert objects["export"].status == "approved"

@@ -10,6 +10,7 @@ from django.test import override_settings
 from saha.core.errors import DomainError
 from saha.core.models import AuditEntry
 from saha.supporters import importing
+from saha.supporters.consent import ConsentGrant, record_consent
 from saha.supporters.models import (
     ConsentRecord,
     ConsentState,
@@ -22,7 +23,6 @@ from saha.supporters.models import (
     PersonPhone,
     Tag,
 )
-from saha.supporters.consent import ConsentGrant, record_consent
 
 pytestmark = pytest.mark.django_db
 

@@ -79,8 +79,8 @@ def _request(request: HttpRequest, segment: Segment | None) -> HttpResponse:
     return redirect("supporters:export_list", slug=organization.slug)
 
 
-@require_POST
 @organization_view(Permission.EXPORT_PEOPLE)
+@require_POST
 @mfa_session_required
 def export_decide(request: HttpRequest, pk: int) -> HttpResponse:
     export = get_for_org_or_404(ExportRequest, request.organization, pk=pk)  # type: ignore[attr-defined]
@@ -95,8 +95,8 @@ def export_decide(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("supporters:export_list", slug=export.organization.slug)
 
 
-@require_POST
 @organization_view(Permission.EXPORT_PEOPLE)
+@require_POST
 @mfa_session_required
 def export_download(request: HttpRequest, pk: int) -> HttpResponse:
     export = get_for_org_or_404(

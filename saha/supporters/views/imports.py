@@ -99,8 +99,8 @@ def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "supporters/import_progress.html", {"batch": batch})
 
 
-@require_POST
 @organization_view(Permission.EDIT_PEOPLE)
+@require_POST
 def import_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     batch = get_for_org_or_404(ImportBatch, request.organization, pk=pk)  # type: ignore[attr-defined]
     if not batch.is_finished:
