@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from saha.core import audit
 from saha.core.errors import Conflict, DomainError, PermissionDeniedError
@@ -151,10 +152,12 @@ def decide_export(
     from saha.organizations.roles import Role
 
     if approver.role not in (Role.OWNER, Role.ADMIN):
-        raise PermissionDeniedError("not_admin", "Only an owner or an admin can approve an export.")
+        raise PermissionDeniedError(
+            "not_admin", _("Only an owner or an admin can approve an export.")
+        )
     if export.requested_by_id == actor.pk:
         raise PermissionDeniedError(
-            "own_export", "Another admin must approve an export you asked for."
+            "own_export", _("Another admin must approve an export you asked for.")
         )
     status = ExportStatus.APPROVED if approve else ExportStatus.REJECTED
     with transaction.atomic():
@@ -162,14 +165,14 @@ def decide_export(
             status=status, decided_by=actor, decided_at=timezone.now()
         )
         if not changed:
-            raise Conflict("export_decided", "This export was already decided.")
+            raise Conflict("export_decided", _("This export was already decided."))
         audit.log(actor, f"supporters.export.{'approved' if approve else 'refused'}", export)
 
 
 def start_download(*, actor: Any, export: ExportRequest) -> Iterator[bytes]:
     """The CSV of an approved export, once, for the member who asked for it."""
     if export.requested_by_id != actor.pk:
-        raise PermissionDeniedError("not_yours", "Only the member who asked can download it.")
+        raise PermissionDeniedError("not_yours", _("Only the member who asked can download it."))
     with transaction.atomic():
         claimed = ExportRequest.objects.filter(pk=export.pk, status=ExportStatus.APPROVED).update(
             status=ExportStatus.DONE, downloaded_at=timezone.now()
@@ -177,11 +180,11 @@ def start_download(*, actor: Any, export: ExportRequest) -> Iterator[bytes]:
     if not claimed:
         raise DomainError(
             "export_unavailable",
-            "This export is not available: it waits for approval, was refused or was downloaded.",
+            _("This export is not available: not approved yet, refused, or downloaded."),
             status=409,
         )
     if export.segment_id is None and export.segment_name:
-        raise DomainError("segment_gone", "The segment of this export was deleted.", status=409)
+        raise DomainError("segment_gone", _("The segment of this export was deleted."), status=409)
     people = people_for(export.organization, export.segment)
     return _audited(actor, export, encode(csv_rows(export.organization, people)))
 

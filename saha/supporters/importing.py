@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from saha.core import audit
 from saha.core.errors import Conflict, DomainError
@@ -99,7 +100,8 @@ def receive_file(
                 if size > limit:
                     raise ImportFileError(
                         "file_too_large",
-                        f"The file is larger than {settings.SAHA_IMPORT_MAX_MB} MB.",
+                        _("The file is larger than %(size)s MB.")
+                        % {"size": settings.SAHA_IMPORT_MAX_MB},
                     )
                 digest.update(chunk)
                 out.write(chunk)
@@ -126,14 +128,15 @@ def receive_file(
 def sniff(stored: BinaryIO, encoding: str = "") -> Sniffed:
     head = stored.read(SAMPLE_BYTES)
     if not head.strip():
-        raise ImportFileError("empty_file", "The file is empty.")
+        raise ImportFileError("empty_file", _("The file is empty."))
     if head.startswith(b"PK\x03\x04"):
         raise ImportFileError(
-            "spreadsheet", "This is a spreadsheet workbook: save it as “CSV UTF-8” and try again."
+            "spreadsheet",
+            _("This is a spreadsheet workbook: save it as “CSV UTF-8” and try again."),
         )
     encoding = encoding or _guess_encoding(head)
     if "\x00" in head.decode("latin-1") and not encoding.startswith("utf-16"):
-        raise ImportFileError("not_text", "This file is not a CSV file.")
+        raise ImportFileError("not_text", _("This file is not a CSV file."))
     text = head.decode(encoding, errors="replace")
     if len(head) == SAMPLE_BYTES:
         text = text.rsplit("\n", 1)[0]  # the last line may be cut
@@ -142,10 +145,10 @@ def sniff(stored: BinaryIO, encoding: str = "") -> Sniffed:
     try:
         rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
     except csv.Error:
-        raise ImportFileError("not_csv", "This file could not be read as CSV.") from None
+        raise ImportFileError("not_csv", _("This file could not be read as CSV.")) from None
     rows = [row for row in rows if any(cell.strip() for cell in row)]
     if not rows:
-        raise ImportFileError("empty_file", "The file is empty.")
+        raise ImportFileError("empty_file", _("The file is empty."))
     header = [cell.strip().lstrip("\ufeff") for cell in rows[0]]
     return Sniffed(encoding=encoding, delimiter=delimiter, header=header, sample=rows[1:6])
 
@@ -192,12 +195,12 @@ def start_import(
 ) -> ImportBatch:
     targets = set(mapping.values())
     if not targets & {EMAIL, PHONE}:
-        raise ImportFileError("missing_columns", "Choose the column with emails or with phones.")
+        raise ImportFileError("missing_columns", _("Choose the column with emails or with phones."))
     if not attested:
-        raise ImportFileError("not_attested", "Confirm that you may import these people.")
+        raise ImportFileError("not_attested", _("Confirm that you may import these people."))
     if (consent_email or consent_sms) and not consent_wording.strip():
         raise ImportFileError(
-            "wording_required", "Give the words these people agreed to, as the proof of consent."
+            "wording_required", _("Give the words these people agreed to, as the proof of consent.")
         )
     with transaction.atomic():
         updated = ImportBatch.objects.filter(pk=batch.pk, status=ImportStatus.DRAFT).update(
@@ -212,7 +215,7 @@ def start_import(
             status=ImportStatus.QUEUED,
         )
         if not updated:
-            raise Conflict("import_started", "This import has already started.")
+            raise Conflict("import_started", _("This import has already started."))
         batch.refresh_from_db()
         audit.log(
             actor,
@@ -412,8 +415,6 @@ def store_problems(batch: ImportBatch, problems: list[Problem]) -> None:
 
 def problem_report(batch: ImportBatch) -> Iterator[list[str]]:
     """The validation report as CSV rows: row, column, problem, value."""
-    from django.utils.translation import gettext as _
-
     yield [_("Row"), _("Column"), _("Problem"), _("Value")]
     for problem in batch.problems.all().iterator(chunk_size=2000):
         text = PROBLEM_TEXT.get(problem.code, problem.code)
