@@ -74,6 +74,9 @@ def record_consent(
     ):
         status = ConsentStatus.PENDING
     with transaction.atomic():
+        # The person's row is the lock: a first grant has no state row to lock
+        # yet, and two at once would both insert one.
+        Person.objects.select_for_update().filter(pk=person.pk).exists()
         state = (
             ConsentState.objects.select_for_update()
             .select_related("record")
@@ -97,7 +100,7 @@ def record_consent(
             source=grant.source,
             source_ref=grant.source_ref[:300],
             wording=grant.wording,
-            language=grant.language,
+            language=grant.language[:8],
             actor=actor if getattr(actor, "is_authenticated", False) else None,
         )
         _set_state(person, record, state)
@@ -140,8 +143,10 @@ def confirm_consent(token: str) -> ConsentRecord:
     """The person followed the link of a double opt-in: their email consent is granted."""
     try:
         payload = signing.loads(token, salt=CONFIRMATION_SALT, max_age=CONFIRMATION_MAX_AGE)
+        # By record alone: after a merge the record belongs to the kept person,
+        # and the link must still work (the token is signed, so "r" is ours).
         pending = ConsentRecord.objects.select_related("person").get(
-            pk=payload["r"], person_id=payload["p"], status=ConsentStatus.PENDING
+            pk=payload["r"], status=ConsentStatus.PENDING
         )
     except (signing.BadSignature, ConsentRecord.DoesNotExist, KeyError, TypeError):
         raise DomainError("consent_link_invalid", "This confirmation link is not valid.") from None

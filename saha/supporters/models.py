@@ -46,7 +46,7 @@ class PersonQuerySet(OrganizationQuerySet):
         if not term:
             return self
         if "@" in term:
-            address = term.casefold()
+            address = term.lower()
             return self.filter(
                 models.Exists(
                     PersonEmail.objects.filter(

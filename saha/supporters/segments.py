@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from django import forms
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, Window
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from saha.supporters.models import Channel, ConsentState, ConsentStatus, Person, Tag, Tagging
 
 if TYPE_CHECKING:
-    from django.utils.functional import Promise
+    from django_stubs_ext import StrOrPromise
 
     from saha.organizations.models import Organization
 
@@ -38,7 +38,7 @@ PREVIEW_SIZE = 10
 
 class Criterion:
     key: ClassVar[str]
-    label: ClassVar[str | Promise]
+    label: ClassVar[StrOrPromise]
 
     def form_field(self, organization: Organization) -> forms.Field:
         raise NotImplementedError
@@ -236,15 +236,24 @@ def matching(organization: Organization, definition: dict[str, Any]) -> Any:
     q = Q()
     for key, value in definition.items():
         item = criterion(key)
-        if item is None or item.is_empty(value):
-            continue  # a criterion whose app was removed selects nothing away
+        if item is None:
+            # A criterion whose app was removed: match nobody rather than widen
+            # the audience of a broadcast to everyone.
+            return Person.objects.none()
+        if item.is_empty(value):
+            continue
         q &= item.to_q(organization, value)
     return Person.objects.for_org(organization).filter(q).order_by("-id")
 
 
 def evaluate(organization: Organization, definition: dict[str, Any]) -> Evaluation:
-    """The count and the first people, in one query (the total rides along as a window)."""
-    rows = list(
-        matching(organization, definition).annotate(total=Window(Count("id")))[:PREVIEW_SIZE]
-    )
+    """The count and the first people, in one query.
+
+    The total rides along as an uncorrelated subquery, which the database
+    computes once as a plain count (a window count over a million rows would
+    push each of them through the window: several times slower).
+    """
+    people = matching(organization, definition)
+    total = people.order_by().values("organization").annotate(n=Count("id")).values("n")
+    rows = list(people.annotate(total=Subquery(total))[:PREVIEW_SIZE])
     return Evaluation(count=rows[0].total if rows else 0, preview=rows)

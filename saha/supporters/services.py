@@ -49,11 +49,27 @@ PROFILE_FIELDS = (
     "postal_code",
 )
 UPSERT_ATTEMPTS = 3
+ERASE_BATCH = 500
 
 
 class InvalidContact(DomainError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(code, message, status=400)
+
+
+class ContactTaken(DomainError):
+    """The address or number belongs to another person of the organization."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(code, message, status=409)
+
+
+def _email_taken() -> ContactTaken:
+    return ContactTaken("email_taken", "Another person has this address: merge them.")
+
+
+def _phone_taken() -> ContactTaken:
+    return ContactTaken("phone_taken", "Another person has this number: merge them.")
 
 
 @dataclass
@@ -75,9 +91,16 @@ class PersonData:
     phone_collected_for: dt.date | None = None
 
     def profile(self) -> dict[str, str]:
-        values = {name: clean_text(getattr(self, name)) for name in PROFILE_FIELDS}
-        values["country"] = values["country"].upper()[:2]
-        return values
+        return {name: _profile_value(name, getattr(self, name)) for name in PROFILE_FIELDS}
+
+
+def _profile_value(name: str, value: str) -> str:
+    """Cleaned and cut to the column: PostgreSQL refuses a value that SQLite would keep."""
+    value = clean_text(value or "")
+    if name == "country":
+        value = value.upper()
+    max_length = getattr(Person._meta.get_field(name), "max_length", None)
+    return value[:max_length].rstrip() if max_length else value
 
 
 @dataclass
@@ -99,7 +122,8 @@ def upsert_person(
     """Find the person by email, then by phone, or create them; fill what is missing.
 
     Two requests with the same address at once: one creates, the other hits
-    the unique constraint, rolls back to its savepoint and finds the new row.
+    the unique constraint (or finds the address taken by the time it attaches
+    it), rolls back to its savepoint and finds the new row.
     """
     email = normalize_email(data.email) if data.email else None
     if data.email and email is None:
@@ -120,16 +144,23 @@ def upsert_person(
                 else:
                     changed = _fill(person, data)
                 if email:
+                    # Matched first, so taken by someone else means taken since we looked.
                     changed |= _attach_email(person, email)
                 if phone:
-                    changed |= _attach_phone(person, phone.number, phone.sms_capable, data)
+                    try:
+                        changed |= _attach_phone(person, phone.number, phone.sms_capable, data)
+                    except ContactTaken:
+                        if created:
+                            raise  # it was free when we looked: another sign-up won
+                        # Otherwise the address matched another person than the
+                        # number: the address wins and the number stays theirs.
                 changed |= bool(_apply_tags(person, data.tags))
                 for grant in data.consents:
                     changed |= record_consent(person=person, grant=grant, actor=actor) is not None
                 if created:
                     audit.log(actor, "supporters.person.created", person, {"source": source})
                 return UpsertResult(person=person, created=created, changed=changed)
-        except IntegrityError:
+        except (IntegrityError, ContactTaken):
             if attempt == UPSERT_ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
@@ -162,8 +193,12 @@ def _create(
     return person
 
 
-def _fill(person: Person, data: PersonData) -> bool:
-    """Fill empty fields from `data`; never overwrite what the person said before."""
+def _fill(person: Person, data: PersonData, *, activity: bool = True) -> bool:
+    """Fill empty fields from `data`; never overwrite what the person said before.
+
+    `activity`: this is the person acting (a sign-up), which keeps them from
+    the retention rule; a merge by an organizer is not.
+    """
     changed = []
     for name, value in data.profile().items():
         if value and not getattr(person, name):
@@ -174,54 +209,73 @@ def _fill(person: Person, data: PersonData) -> bool:
         person.custom_fields = {**person.custom_fields, **new_custom}
         changed.append("custom_fields")
     now = timezone.now()
-    person.last_activity_at = now
+    touched = []
+    if activity:
+        person.last_activity_at = now
+        touched.append("last_activity_at")
     if changed:
         person.refresh_name_key()
         person.modified_at = now
-        person.save(update_fields=[*changed, "name_key", "modified_at", "last_activity_at"])
-    else:
-        person.save(update_fields=["last_activity_at"])
+        touched += [*changed, "name_key", "modified_at"]
+    if touched:
+        person.save(update_fields=touched)
     return bool(changed)
 
 
 def _attach_email(person: Person, address: str) -> bool:
-    if PersonEmail.objects.filter(organization_id=person.organization_id, address=address).exists():
+    """Give the person this address; False if they had it, ContactTaken if someone else does."""
+    owner_id = (
+        PersonEmail.objects.filter(organization_id=person.organization_id, address=address)
+        .values_list("person_id", flat=True)
+        .first()
+    )
+    if owner_id == person.pk:
         return False
-    is_primary = not person.emails.exists()
-    with transaction.atomic():
-        PersonEmail.objects.create(
-            organization_id=person.organization_id,
-            person=person,
-            address=address,
-            is_primary=is_primary,
-        )
+    if owner_id is not None:
+        raise _email_taken()
+    try:
+        with transaction.atomic():
+            PersonEmail.objects.create(
+                organization_id=person.organization_id,
+                person=person,
+                address=address,
+                is_primary=not person.emails.exists(),
+            )
+    except IntegrityError:
+        raise _email_taken() from None  # taken a moment ago, by a concurrent sign-up
     return True
 
 
 def _attach_phone(person: Person, number: str, sms_capable: bool, data: PersonData) -> bool:
+    """Give the person this number; False if nothing changed, ContactTaken if it is another's."""
     existing = PersonPhone.objects.filter(
         organization_id=person.organization_id, number=number
     ).first()
     if existing is not None:
-        # Given again outside an event: no longer only an event contact.
-        if (
-            existing.person_id == person.pk
-            and data.phone_collected_for is None
-            and existing.collected_for_date is not None
-        ):
-            existing.collected_for_date = None
+        if existing.person_id != person.pk:
+            raise _phone_taken()
+        if existing.collected_for_date is None:
+            return False
+        # Given again outside an event: no longer only an event contact. Given
+        # for a later event: kept until after that one.
+        later = data.phone_collected_for
+        if later is None or later > existing.collected_for_date:
+            existing.collected_for_date = later
             existing.save(update_fields=["collected_for_date"])
             return True
         return False
-    with transaction.atomic():
-        PersonPhone.objects.create(
-            organization_id=person.organization_id,
-            person=person,
-            number=number,
-            sms_capable=sms_capable,
-            is_primary=not person.phones.exists(),
-            collected_for_date=data.phone_collected_for,
-        )
+    try:
+        with transaction.atomic():
+            PersonPhone.objects.create(
+                organization_id=person.organization_id,
+                person=person,
+                number=number,
+                sms_capable=sms_capable,
+                is_primary=not person.phones.exists(),
+                collected_for_date=data.phone_collected_for,
+            )
+    except IntegrityError:
+        raise _phone_taken() from None
     return True
 
 
@@ -267,9 +321,7 @@ def update_person(
     changed = []
     for name in PROFILE_FIELDS:
         if name in values:
-            value = clean_text(values[name] or "")
-            if name == "country":
-                value = value.upper()[:2]
+            value = _profile_value(name, values[name])
             if getattr(person, name) != value:
                 setattr(person, name, value)
                 changed.append(name)
@@ -296,24 +348,12 @@ def add_contact(*, actor: Any, person: Person, email: str = "", phone: str = "")
             address = normalize_email(email)
             if address is None:
                 raise InvalidContact("invalid_email", "This email address is not valid.")
-            owner = PersonEmail.objects.filter(
-                organization_id=person.organization_id, address=address
-            ).first()
-            if owner and owner.person_id != person.pk:
-                raise DomainError(
-                    "email_taken", "Another person has this address: merge them.", 409
-                )
             if _attach_email(person, address):
                 audit.log(actor, "supporters.person.email_added", person)
         if phone:
             parsed = normalize_phone(phone)
             if parsed is None:
                 raise InvalidContact("invalid_phone", "This phone number is not valid.")
-            owner_phone = PersonPhone.objects.filter(
-                organization_id=person.organization_id, number=parsed.number
-            ).first()
-            if owner_phone and owner_phone.person_id != person.pk:
-                raise DomainError("phone_taken", "Another person has this number: merge them.", 409)
             if _attach_phone(person, parsed.number, parsed.sms_capable, PersonData()):
                 audit.log(actor, "supporters.person.phone_added", person)
 
@@ -323,11 +363,23 @@ def remove_contact(
 ) -> None:
     with transaction.atomic():
         if email_id:
-            PersonEmail.objects.filter(person=person, pk=email_id).delete()
-            audit.log(actor, "supporters.person.email_removed", person)
+            deleted, _ = PersonEmail.objects.filter(person=person, pk=email_id).delete()
+            if deleted:
+                _ensure_primary(person.emails.all())
+                audit.log(actor, "supporters.person.email_removed", person)
         if phone_id:
-            PersonPhone.objects.filter(person=person, pk=phone_id).delete()
-            audit.log(actor, "supporters.person.phone_removed", person)
+            deleted, _ = PersonPhone.objects.filter(person=person, pk=phone_id).delete()
+            if deleted:
+                _ensure_primary(person.phones.all())
+                audit.log(actor, "supporters.person.phone_removed", person)
+
+
+def _ensure_primary(contacts: Any) -> None:
+    """After a removal, the oldest remaining address or number becomes primary if none is."""
+    if not contacts.filter(is_primary=True).exists():
+        first = contacts.order_by("pk").first()
+        if first is not None:
+            contacts.filter(pk=first.pk).update(is_primary=True)
 
 
 def merge_people(*, actor: Any, kept: Person, other: Person) -> Person:
@@ -350,6 +402,7 @@ def merge_people(*, actor: Any, kept: Person, other: Person) -> Person:
             PersonData(
                 **{n: getattr(other, n) for n in PROFILE_FIELDS}, custom_fields=other.custom_fields
             ),
+            activity=False,
         )
         has_primary_email = kept.emails.filter(is_primary=True).exists()
         has_primary_phone = kept.phones.filter(is_primary=True).exists()
@@ -386,8 +439,11 @@ def erase_person(*, actor: Any, person: Person, reason: str = "") -> int:
     Later apps hear `person_erasing` first and detach what they keep for totals
     (a signature still counts, without a name). Returns the erased id.
     """
+    person_id = person.pk
     with transaction.atomic():
-        person_id = person.pk
+        # Erased already (a retried task, two clicks): nothing more to do or log.
+        if not Person.objects.select_for_update().filter(pk=person_id).exists():
+            return person_id
         person_erasing.send(sender=Person, person=person)
         audit.log(actor, "supporters.person.erased", person, {"reason": reason[:200]})
         person.delete()
@@ -395,12 +451,26 @@ def erase_person(*, actor: Any, person: Person, reason: str = "") -> int:
 
 
 def erase_people(*, actor: Any, organization: Organization, people: Q, reason: str) -> int:
-    """Erase everybody matching `people` in batches (retention); returns how many."""
+    """Erase everybody matching `people` in batches (retention); returns how many.
+
+    Each person is checked again under a lock just before erasure: one who
+    signed up again or agreed to hear from us since the batch was read stays.
+    """
+    people_of_org = Person.objects.for_org(organization)
     total = 0
+    after = 0
     while True:
-        batch = list(Person.objects.for_org(organization).filter(people).order_by("pk")[:500])
-        if not batch:
+        ids = list(
+            people_of_org.filter(people, pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:ERASE_BATCH]
+        )
+        if not ids:
             return total
-        for person in batch:
-            erase_person(actor=actor, person=person, reason=reason)
-        total += len(batch)
+        after = ids[-1]
+        for person_id in ids:
+            with transaction.atomic():
+                person = people_of_org.select_for_update().filter(people, pk=person_id).first()
+                if person is not None:
+                    erase_person(actor=actor, person=person, reason=reason)
+                    total += 1
