@@ -154,6 +154,13 @@ class TestCombining:
             == everybody
         )
 
+    def test_a_criterion_nobody_knows_any_more_matches_nobody(self, org_a, people) -> None:
+        # given a segment saved with a criterion of an app since removed
+        definition = {"signed_petition": [7], "language": ["en"]}
+        # then it selects nobody, rather than everybody the other criteria allow
+        assert names(org_a, definition) == set()
+        assert segments.evaluate(org_a, definition).count == 0
+
     def test_newest_first(self, org_a, people) -> None:
         ids = list(segments.matching(org_a, {}).values_list("pk", flat=True))
         assert ids == sorted(ids, reverse=True)
