@@ -57,8 +57,19 @@ def consent_changes(person: Person) -> Iterable[Moment]:
         )
 
 
+@register
+def arrival(person: Person) -> Iterable[Moment]:
+    """How the person came to the list, for everyone, imported ones included."""
+    yield Moment(
+        when=person.created_at,
+        kind="created",
+        text=_("Added (%(source)s)") % {"source": person.get_source_display()},
+    )
+
+
+# "supporters.person.created" is told by `arrival`, which also covers imports
+# (written in bulk, without an audit row per person).
 ACTION_TEXT = {
-    "supporters.person.created": _("Added"),
     "supporters.person.updated": _("Details edited"),
     "supporters.person.tagged": _("Tagged"),
     "supporters.person.untagged": _("Tag removed"),
@@ -80,6 +91,8 @@ def audited_changes(person: Person) -> Iterable[Moment]:
         target_id=str(person.pk),
     ).order_by("-id")[:LIMIT]
     for entry in entries:
+        if entry.action == "supporters.person.created":
+            continue
         text = ACTION_TEXT.get(entry.action, entry.action)
         detail = entry.data.get("tag") or entry.data.get("source") or ""
         yield Moment(when=entry.created, kind="audit", text=f"{text}", detail=f"{detail}")

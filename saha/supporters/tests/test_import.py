@@ -20,9 +20,9 @@ from saha.supporters.models import (
     ImportStatus,
     Person,
     PersonEmail,
-    PersonPhone,
     Tag,
 )
+from saha.supporters.timeline import timeline
 
 pytestmark = pytest.mark.django_db
 
@@ -111,6 +111,9 @@ def test_import_creates_people_with_contacts_tags_and_consent(owner) -> None:
     assert ConsentState.objects.get(person=rania).status == ConsentStatus.GRANTED
     assert Person.objects.for_org(owner.organization).search("احمد").count() == 1
     assert AuditEntry.objects.filter(action="supporters.import.done").exists()
+    # the person's timeline tells how they arrived and what they agreed to
+    kinds = [moment.kind for moment in timeline(rania)]
+    assert sorted(kinds) == ["consent", "created"]
 
 
 def test_importing_the_same_file_twice_changes_nothing(owner) -> None:

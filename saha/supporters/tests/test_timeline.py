@@ -49,7 +49,7 @@ class TestTimeline:
             ("consent", "Email: Withdrawn (Unsubscribe link)", ""),
             ("consent", "Email: Agreed (Web form)", "Keep me informed."),
             ("audit", "Tagged", "volunteers"),
-            ("audit", "Added", Source.FORM),
+            ("created", "Added (Web form)", ""),
         ]
         whens = [m.when for m in moments]
         assert whens == sorted(whens, reverse=True)
