@@ -293,7 +293,7 @@ class RowReader:
             data.custom[key] = converted
 
 
-_ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩٫", "0123456789.")  # noqa: RUF001
+_ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩٫", "0123456789.")
 
 
 def convert_custom(custom: CustomField, value: str) -> Any:

@@ -24,7 +24,7 @@ _STRIP_MARKS_ONLY = dict.fromkeys(_MARKS)
 # For search keys, also Arabic short vowels and marks (tashkeel) and the tatweel.
 _STRIP = dict.fromkeys([*_MARKS, *range(0x064B, 0x0660), 0x0670, 0x0640])
 # Letters that people write interchangeably: alef forms, alef maqsura, taa marbuta.
-_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه"})  # noqa: RUF001
+_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه"})
 _SPACES = re.compile(r"\s+")
 
 
