@@ -1,5 +1,5 @@
 """Normalizing what people type: names for search, email addresses, phone numbers."""
-# ruff: noqa: RUF001 (Arabic letters and digits are the point of these tests)
+
 
 from __future__ import annotations
 
