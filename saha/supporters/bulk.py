@@ -22,11 +22,17 @@ def reserve_ids(model: type[models.Model], count: int) -> list[int]:
     table = model._meta.db_table
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # One nextval, then move the sequence past the whole range. A
+            # concurrent nextval between the two could get an id inside the
+            # range: then one of the two inserts hits the primary key, rolls
+            # back and retries (the import per chunk, upsert_person per call).
             cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                [table, count],
+                "SELECT setval(seq, nextval(seq) + %s - 1) - %s + 1"
+                " FROM pg_get_serial_sequence(%s, 'id') AS seq",
+                [count, count, table],
             )
-            return [row[0] for row in cursor.fetchall()]
+            (start,) = cursor.fetchone()
+            return list(range(start, start + count))
         # SQLite: the import's transaction holds the only write lock (IMMEDIATE),
         # so nobody else can take ids between this read and the insert.
         cursor.execute(f'SELECT COALESCE(MAX("id"), 0) FROM "{table}"')  # noqa: S608
@@ -57,6 +63,29 @@ def insert(
             f'INSERT INTO "{table}" ({quoted}) VALUES ({placeholders})',  # noqa: S608
             adapted,
         )
+
+
+def existing(
+    model: type[models.Model], column: str, organization_id: int, values: Sequence[str]
+) -> dict[str, int]:
+    """{value: person_id} for the values of `column` already taken in the organization."""
+    if not values:
+        return {}
+    if connection.vendor == "postgresql":
+        # One array parameter instead of thousands of IN placeholders.
+        table = model._meta.db_table
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'SELECT "{column}", "person_id" FROM "{table}"'  # noqa: S608
+                f' WHERE "organization_id" = %s AND "{column}" = ANY(%s)',
+                [organization_id, list(values)],
+            )
+            return dict(cursor.fetchall())
+    return dict(
+        model._default_manager.filter(
+            organization_id=organization_id, **{f"{column}__in": values}
+        ).values_list(column, "person_id")
+    )
 
 
 def _sqlite_value(value: Any) -> Any:

@@ -166,16 +166,8 @@ class ChunkWriter:
         candidates = _group(rows)
         emails = [e for c in candidates for e in c.emails]
         phones = [n for c in candidates for n, _ in c.phones]
-        by_email = dict(
-            PersonEmail.objects.filter(
-                organization_id=self.organization_id, address__in=emails
-            ).values_list("address", "person_id")
-        )
-        by_phone = dict(
-            PersonPhone.objects.filter(
-                organization_id=self.organization_id, number__in=phones
-            ).values_list("number", "person_id")
-        )
+        by_email = bulk.existing(PersonEmail, "address", self.organization_id, emails)
+        by_phone = bulk.existing(PersonPhone, "number", self.organization_id, phones)
         known: dict[int, list[Candidate]] = defaultdict(list)
         new: list[Candidate] = []
         for candidate in candidates:
