@@ -531,22 +531,26 @@ def person_download(request: HttpRequest, pk: int, format: str) -> HttpResponse:
     return response
 
 
-P = "manage/<slug:slug>/people/"
+PREFIX = "manage/<slug:slug>/people/"
 
 urlpatterns = [
-    path(P, people_list, name="people_list"),
-    path(P + "tag/", tag_selected, name="tag_selected"),
-    path(P + "new/", person_new, name="person_new"),
-    path(P + "<int:pk>/", person_detail, name="person_detail"),
-    path(P + "<int:pk>/edit/", person_edit, name="person_edit"),
-    path(P + "<int:pk>/tags/", person_tag, name="person_tag"),
-    path(P + "<int:pk>/tags/remove/", person_untag, name="person_untag"),
-    path(P + "<int:pk>/contacts/", person_add_contact, name="person_add_contact"),
-    path(P + "<int:pk>/contacts/remove/", person_remove_contact, name="person_remove_contact"),
-    path(P + "<int:pk>/consent/", person_consent, name="person_consent"),
-    path(P + "<int:pk>/merge/", person_merge, name="person_merge"),
-    path(P + "<int:pk>/merge/<int:other_pk>/", person_merge_confirm, name="person_merge_confirm"),
-    path(P + "<int:pk>/erase/", person_erase, name="person_erase"),
-    path(P + "<int:pk>/data.json", person_download, {"format": "json"}, name="person_data_json"),
-    path(P + "<int:pk>/data.csv", person_download, {"format": "csv"}, name="person_data_csv"),
+    path(PREFIX, people_list, name="people_list"),
+    path(PREFIX + "tag/", tag_selected, name="tag_selected"),
+    path(PREFIX + "new/", person_new, name="person_new"),
+    path(PREFIX + "<int:pk>/", person_detail, name="person_detail"),
+    path(PREFIX + "<int:pk>/edit/", person_edit, name="person_edit"),
+    path(PREFIX + "<int:pk>/tags/", person_tag, name="person_tag"),
+    path(PREFIX + "<int:pk>/tags/remove/", person_untag, name="person_untag"),
+    path(PREFIX + "<int:pk>/contacts/", person_add_contact, name="person_add_contact"),
+    path(PREFIX + "<int:pk>/contacts/remove/", person_remove_contact, name="person_remove_contact"),
+    path(PREFIX + "<int:pk>/consent/", person_consent, name="person_consent"),
+    path(PREFIX + "<int:pk>/merge/", person_merge, name="person_merge"),
+    path(
+        PREFIX + "<int:pk>/merge/<int:other_pk>/", person_merge_confirm, name="person_merge_confirm"
+    ),
+    path(PREFIX + "<int:pk>/erase/", person_erase, name="person_erase"),
+    path(
+        PREFIX + "<int:pk>/data.json", person_download, {"format": "json"}, name="person_data_json"
+    ),
+    path(PREFIX + "<int:pk>/data.csv", person_download, {"format": "csv"}, name="person_data_csv"),
 ]

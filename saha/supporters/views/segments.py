@@ -141,13 +141,13 @@ def segment_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("supporters:segment_list", organization.slug)
 
 
-P = "manage/<slug:slug>/people/segments/"
+PREFIX = "manage/<slug:slug>/people/segments/"
 
 urlpatterns = [
-    path(P, segment_list, name="segment_list"),
-    path(P + "new/", segment_new, name="segment_new"),
-    path(P + "count/", segment_count, name="segment_count"),
-    path(P + "<int:pk>/", segment_detail, name="segment_detail"),
-    path(P + "<int:pk>/edit/", segment_edit, name="segment_edit"),
-    path(P + "<int:pk>/delete/", segment_delete, name="segment_delete"),
+    path(PREFIX, segment_list, name="segment_list"),
+    path(PREFIX + "new/", segment_new, name="segment_new"),
+    path(PREFIX + "count/", segment_count, name="segment_count"),
+    path(PREFIX + "<int:pk>/", segment_detail, name="segment_detail"),
+    path(PREFIX + "<int:pk>/edit/", segment_edit, name="segment_edit"),
+    path(PREFIX + "<int:pk>/delete/", segment_delete, name="segment_delete"),
 ]
