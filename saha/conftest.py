@@ -102,3 +102,12 @@ def password() -> str:
 @pytest.fixture
 def user_factory() -> type[UserFactory]:
     return UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Any:
+    """Each test starts with an empty cache: no rate limit or remembered list leaks across."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

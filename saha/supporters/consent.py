@@ -104,6 +104,15 @@ def record_consent(
             actor=actor if getattr(actor, "is_authenticated", False) else None,
         )
         _set_state(person, record, state)
+        if grant.source == ConsentSource.MANUAL:
+            # A member changed someone's consent by hand: the ledger holds the
+            # proof, the audit log shows who did it among the other actions.
+            audit.log(
+                actor,
+                "supporters.consent.recorded",
+                person,
+                {"channel": record.channel, "status": record.status},
+            )
         if status == ConsentStatus.PENDING:
             token = confirmation_token(record)
             transaction.on_commit(

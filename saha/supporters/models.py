@@ -39,30 +39,28 @@ class ContactStatus(models.TextChoices):
 
 class PersonQuerySet(OrganizationQuerySet):
     def search(self, term: str) -> PersonQuerySet:
-        """Name prefix, email (exact or prefix), or phone digits; every branch uses an index."""
-        from saha.supporters.text import phone_digits
+        """Name prefix, email prefix, or a phone number (whole, as typed, or its last digits).
+
+        Name and email prefixes use their indexes (pattern operator classes on
+        PostgreSQL, whatever the database's collation); so does a whole number.
+        Only a bare run of last digits scans the phone numbers.
+        """
+        from saha.supporters.text import normalize_phone, phone_digits
 
         term = term.strip()
         if not term:
             return self
         if "@" in term:
-            address = term.lower()
-            return self.filter(
-                models.Exists(
-                    PersonEmail.objects.filter(
-                        person=models.OuterRef("pk"), address__startswith=address
-                    )
-                )
-            )
+            emails = PersonEmail.objects.filter(address__startswith=term.lower())
+            return self.filter(models.Exists(emails.filter(person=models.OuterRef("pk"))))
         digits = phone_digits(term)
         if digits and len(digits) >= 4 and len(digits) * 2 >= len(term.replace(" ", "")):
-            return self.filter(
-                models.Exists(
-                    PersonPhone.objects.filter(
-                        person=models.OuterRef("pk"), number__contains=digits[-8:]
-                    )
-                )
-            )
+            phone = normalize_phone(term)
+            if phone is not None:
+                phones = PersonPhone.objects.filter(number=phone.number)
+            else:
+                phones = PersonPhone.objects.filter(number__endswith=digits[-8:])
+            return self.filter(models.Exists(phones.filter(person=models.OuterRef("pk"))))
         return self.filter(name_key__startswith=normalize_name(term))
 
 
@@ -98,7 +96,11 @@ class Person(OrganizationOwned):
         # segment over a large share of people scans anyway (docs/performance.md).
         indexes = [
             models.Index(fields=["organization", "-id"], name="person_org_id"),
-            models.Index(fields=["organization", "name_key"], name="person_org_name"),
+            models.Index(
+                fields=["organization", "name_key"],
+                name="person_org_name",
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+            ),
             models.Index(fields=["organization", "last_activity_at"], name="person_org_activity"),
         ]
 
@@ -128,7 +130,15 @@ class PersonEmail(OrganizationOwned):
         constraints = [
             models.UniqueConstraint(fields=["organization", "address"], name="email_unique_per_org")
         ]
-        indexes = [models.Index(fields=["person"], name="email_person")]
+        indexes = [
+            models.Index(fields=["person"], name="email_person"),
+            # Search by the beginning of an address (LIKE 'x%') on PostgreSQL.
+            models.Index(
+                fields=["organization", "address"],
+                name="email_org_prefix",
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.address

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from django import forms
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.utils.translation import gettext_lazy as _
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from saha.organizations.models import Organization
 
 PREVIEW_SIZE = 10
+REGIONS_CACHE_SECONDS = 600
 
 
 class Criterion:
@@ -178,12 +180,18 @@ class Region(Criterion):
     label = _("Region or governorate")
 
     def form_field(self, organization: Organization) -> forms.Field:
-        regions = (
-            Person.objects.for_org(organization)
-            .exclude(region="")
-            .order_by("region")
-            .values_list("region", flat=True)
-            .distinct()[:200]
+        # The distinct regions of a million people take a scan: remembered for
+        # a while, as a list of places does not change by the minute.
+        regions = cache.get_or_set(
+            f"saha:supporters:regions:{organization.pk}",
+            lambda: list(
+                Person.objects.for_org(organization)
+                .exclude(region="")
+                .order_by("region")
+                .values_list("region", flat=True)
+                .distinct()[:200]
+            ),
+            REGIONS_CACHE_SECONDS,
         )
         return forms.MultipleChoiceField(
             label=self.label,

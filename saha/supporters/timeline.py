@@ -80,16 +80,23 @@ ACTION_TEXT = {
     "supporters.person.phone_removed": _("Phone number removed"),
     "supporters.person.exported": _("Their data was exported"),
     "supporters.consent.confirmed": _("Confirmed their email address"),
+    "supporters.consent.recorded": _("Consent changed by an organizer"),
 }
 
 
 @register
 def audited_changes(person: Person) -> Iterable[Moment]:
-    entries = AuditEntry.objects.filter(
-        organization_id=person.organization_id,
-        target_type=person._meta.label_lower,
-        target_id=str(person.pk),
-    ).order_by("-id")[:LIMIT]
+    about = AuditEntry.objects.filter(
+        organization_id=person.organization_id, target_type=person._meta.label_lower
+    )
+    # The history of people merged into this one is theirs too.
+    ids = {str(person.pk)}
+    frontier = {str(person.pk)}
+    while frontier:
+        merged = about.filter(action="supporters.person.merged", target_id__in=frontier)
+        frontier = {str(e.data.get("merged")) for e in merged if e.data.get("merged")} - ids
+        ids |= frontier
+    entries = about.filter(target_id__in=ids).order_by("-id")[:LIMIT]
     for entry in entries:
         if entry.action == "supporters.person.created":
             continue

@@ -1,6 +1,5 @@
 """Normalizing what people type: names for search, email addresses, phone numbers."""
 
-
 from __future__ import annotations
 
 import pytest

@@ -119,3 +119,37 @@ class TestProviders:
         assert moments[-1] == Moment(
             when=signed_at, kind="signature", text="Signed", detail="Clean the beach"
         )
+
+
+def test_the_history_of_a_merged_duplicate_stays_on_the_kept_person(org_a, owner, rana) -> None:
+    from saha.supporters.services import merge_people
+
+    # given a duplicate with its own history, itself the result of a merge
+    twin = upsert_person(
+        organization=org_a,
+        actor=owner.user,
+        data=PersonData(email="rana.h@example.org"),
+        source=Source.FORM,
+    ).person
+    older = upsert_person(
+        organization=org_a, actor=owner.user, data=PersonData(phone="03123456"), source=Source.FORM
+    ).person
+    tag_people(actor=owner.user, people=[older], names=["drivers"])
+    merge_people(actor=owner.user, kept=twin, other=older)
+    # when the duplicate is merged into Rana
+    merge_people(actor=owner.user, kept=rana, other=twin)
+    # then Rana's timeline still tells that the oldest record was tagged
+    details = [(m.text, m.detail) for m in timeline.timeline(rana) if m.kind == "audit"]
+    assert ("Tagged", "drivers") in details
+    assert [text for text, _detail in details].count("Merged with a duplicate") == 2
+
+
+def test_consent_changed_by_hand_is_in_the_audit_log(owner, rana) -> None:
+    from saha.supporters.consent import ConsentGrant, record_consent
+
+    grant = ConsentGrant(
+        channel=Channel.SMS, wording="Agreed by phone.", source=ConsentSource.MANUAL
+    )
+    record_consent(person=rana, grant=grant, actor=owner.user)
+    entry = AuditEntry.objects.get(action="supporters.consent.recorded")
+    assert entry.actor == owner.user and entry.data == {"channel": "sms", "status": "granted"}
