@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -61,14 +61,6 @@ TAG_SUGGESTIONS = 200
 # The list counts the organization's people up to here: cheap however large
 # it grows (an index-only scan of at most this many entries).
 TOTAL_CAP = 100_000
-
-
-def optional_url(name: str, *args: Any) -> str | None:
-    """The URL of a page another part of the app may not offer yet."""
-    try:
-        return reverse(name, args=args)
-    except NoReverseMatch:
-        return None
 
 
 def language_name(code: str) -> str:
@@ -180,7 +172,6 @@ def _render_list(
         "total_cap": TOTAL_CAP,
         "bulk_form": bulk_form or BulkTagForm(),
         "selected": {str(pk) for pk in selected},
-        "import_url": optional_url("supporters:import_new", organization.slug),
     }
     status = 400 if not valid or (bulk_form and bulk_form.errors) else 200
     return render(request, "supporters/people_list.html", context, status=status)

@@ -24,7 +24,6 @@ from saha.organizations.roles import Permission
 from saha.supporters import segments, subject
 from saha.supporters.forms import SegmentCriteriaForm, SegmentForm, describe
 from saha.supporters.models import PersonEmail, Segment
-from saha.supporters.views.people import optional_url
 
 
 def evaluation(organization: Any, definition: dict[str, Any]) -> segments.Evaluation:
@@ -124,7 +123,6 @@ def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "segment": segment,
         "criteria": describe(organization, segment.definition),
         "result": evaluation(organization, segment.definition),
-        "export_url": optional_url("supporters:export_segment", organization.slug, segment.pk),
         "can_edit": request.membership.can(Permission.EDIT_PEOPLE),  # type: ignore[attr-defined]
         "can_export": request.membership.can(Permission.EXPORT_PEOPLE),  # type: ignore[attr-defined]
     }
