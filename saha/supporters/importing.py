@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 import queue
@@ -394,6 +395,20 @@ def _finish(batch: ImportBatch, status: str, failure: str = "") -> ImportBatch:
         )
     _remove_file(batch)
     return batch
+
+
+DRAFT_LIFETIME = dt.timedelta(days=1)
+
+
+def discard_stale_drafts(now: dt.datetime | None = None) -> int:
+    """Cancel uploads whose columns nobody matched within a day, and delete their files."""
+    cutoff = (now or timezone.now()) - DRAFT_LIFETIME
+    stale = list(
+        ImportBatch.objects.filter(status=ImportStatus.DRAFT, created_at__lt=cutoff).order_by("pk")
+    )
+    for batch in stale:
+        cancel_import(batch=batch, actor="system:imports")
+    return len(stale)
 
 
 def _remove_file(batch: ImportBatch) -> None:

@@ -28,3 +28,10 @@ def apply_retention_rules() -> dict[str, int]:
         "people_forgotten": sum(r.people_forgotten for r in reports),
         "phones_dropped": sum(r.phones_dropped for r in reports),
     }
+
+
+@periodic(every=dt.timedelta(hours=1))
+@task()
+def discard_stale_imports() -> int:
+    """Files uploaded for import and never started go after a day: they hold personal data."""
+    return importing.discard_stale_drafts()

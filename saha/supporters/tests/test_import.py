@@ -316,3 +316,17 @@ def test_memory_does_not_grow_with_the_file(owner) -> None:
 
     small, large = peak(1000), peak(6000)
     assert large < small * 2
+
+
+def test_uploads_never_started_are_discarded_after_a_day(owner) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    fresh, stale = receive(owner, CSV), receive(owner, CSV)
+    ImportBatch.objects.filter(pk=stale.pk).update(created_at=timezone.now() - dt.timedelta(days=2))
+    assert importing.discard_stale_drafts() == 1
+    stale.refresh_from_db()
+    assert stale.status == ImportStatus.CANCELLED
+    assert not (importing.import_dir() / stale.stored_path).exists()
+    assert (importing.import_dir() / fresh.stored_path).exists()
