@@ -56,8 +56,10 @@ format: $(VENV)/.test ## reformat the code
 	$(VENV)/bin/ruff format saha scripts
 
 .PHONY: typecheck
-typecheck: $(VENV)/.test ## mypy on the services
-	$(VENV)/bin/mypy saha/*/services.py
+typecheck: $(VENV)/.test ## mypy on the services (every module that writes)
+	$(VENV)/bin/mypy saha/*/services.py saha/supporters/consent.py saha/supporters/importing.py \
+		saha/supporters/import_writer.py saha/supporters/bulk.py saha/supporters/exporting.py \
+		saha/supporters/retention.py saha/supporters/subject.py
 
 .PHONY: migrations-check
 migrations-check: $(VENV)/.runtime ## fail when a model change has no migration
