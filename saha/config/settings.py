@@ -160,9 +160,7 @@ except (zoneinfo.ZoneInfoNotFoundError, ValueError):
     raise ImproperlyConfigured(f"TIME_ZONE={TIME_ZONE!r} is not a known time zone.") from None
 SAHA_PHONE_REGION = env.get_str("SAHA_PHONE_REGION", "LB")
 if not (
-    len(SAHA_PHONE_REGION) == 2
-    and SAHA_PHONE_REGION.isalpha()
-    and SAHA_PHONE_REGION.isupper()
+    len(SAHA_PHONE_REGION) == 2 and SAHA_PHONE_REGION.isalpha() and SAHA_PHONE_REGION.isupper()
 ):
     raise ImproperlyConfigured("SAHA_PHONE_REGION must be a two-letter country code, such as LB.")
 
