@@ -16,6 +16,7 @@ import django.dispatch
 from django.core import signing
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from saha.core import audit
 from saha.core.errors import DomainError
@@ -158,7 +159,9 @@ def confirm_consent(token: str) -> ConsentRecord:
             pk=payload["r"], status=ConsentStatus.PENDING
         )
     except (signing.BadSignature, ConsentRecord.DoesNotExist, KeyError, TypeError):
-        raise DomainError("consent_link_invalid", "This confirmation link is not valid.") from None
+        raise DomainError(
+            "consent_link_invalid", _("This confirmation link is not valid.")
+        ) from None
     with transaction.atomic():
         state = (
             ConsentState.objects.select_for_update()

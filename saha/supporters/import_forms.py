@@ -114,7 +114,7 @@ class MappingForm(forms.Form):
 
 class ExportForm(forms.Form):
     segment = forms.ModelChoiceField(
-        label=_("Who"),
+        label=_("People to export"),
         queryset=Segment.objects.none(),
         required=False,
         empty_label=_("Everybody"),

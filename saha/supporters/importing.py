@@ -196,7 +196,9 @@ def start_import(
 ) -> ImportBatch:
     targets = set(mapping.values())
     if not targets & {EMAIL, PHONE}:
-        raise ImportFileError("missing_columns", _("Choose the column with emails or with phones."))
+        raise ImportFileError(
+            "missing_columns", _("Choose the column with emails or the one with phones.")
+        )
     if not attested:
         raise ImportFileError("not_attested", _("Confirm that you may import these people."))
     if (consent_email or consent_sms) and not consent_wording.strip():

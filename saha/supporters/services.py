@@ -17,6 +17,7 @@ import django.dispatch
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from saha.core import audit
 from saha.core.errors import DomainError
@@ -65,11 +66,11 @@ class ContactTaken(DomainError):
 
 
 def _email_taken() -> ContactTaken:
-    return ContactTaken("email_taken", "Another person has this address: merge them.")
+    return ContactTaken("email_taken", _("Another person has this address: merge them."))
 
 
 def _phone_taken() -> ContactTaken:
-    return ContactTaken("phone_taken", "Another person has this number: merge them.")
+    return ContactTaken("phone_taken", _("Another person has this number: merge them."))
 
 
 @dataclass
@@ -127,12 +128,12 @@ def upsert_person(
     """
     email = normalize_email(data.email) if data.email else None
     if data.email and email is None:
-        raise InvalidContact("invalid_email", "This email address is not valid.")
+        raise InvalidContact("invalid_email", _("This email address is not valid."))
     phone = normalize_phone(data.phone) if data.phone else None
     if data.phone and phone is None:
-        raise InvalidContact("invalid_phone", "This phone number is not valid.")
+        raise InvalidContact("invalid_phone", _("This phone number is not valid."))
     if email is None and phone is None:
-        raise InvalidContact("no_contact", "Give an email address or a phone number.")
+        raise InvalidContact("no_contact", _("Give an email address or a phone number."))
     for attempt in range(UPSERT_ATTEMPTS):
         try:
             with transaction.atomic():
@@ -286,8 +287,8 @@ def tag_names(names: Iterable[str]) -> list[str]:
 def _apply_tags(person: Person, names: Iterable[str]) -> list[Tag]:
     added = []
     for name in tag_names(names):
-        tag, _ = Tag.objects.get_or_create(organization_id=person.organization_id, name=name)
-        _, created = Tagging.objects.get_or_create(person=person, tag=tag)
+        tag, _created = Tag.objects.get_or_create(organization_id=person.organization_id, name=name)
+        _tagging, created = Tagging.objects.get_or_create(person=person, tag=tag)
         if created:
             added.append(tag)
     return added
@@ -307,9 +308,9 @@ def tag_people(*, actor: Any, people: Sequence[Person], names: Iterable[str]) ->
 
 def untag_person(*, actor: Any, person: Person, tag: Tag) -> None:
     if tag.organization_id != person.organization_id:
-        raise DomainError("not_found", "No such tag.", status=404)
+        raise DomainError("not_found", _("No such tag."), status=404)
     with transaction.atomic():
-        deleted, _ = Tagging.objects.filter(person=person, tag=tag).delete()
+        deleted, _by_model = Tagging.objects.filter(person=person, tag=tag).delete()
         if deleted:
             audit.log(actor, "supporters.person.untagged", person, {"tag": tag.name})
 
@@ -347,13 +348,13 @@ def add_contact(*, actor: Any, person: Person, email: str = "", phone: str = "")
         if email:
             address = normalize_email(email)
             if address is None:
-                raise InvalidContact("invalid_email", "This email address is not valid.")
+                raise InvalidContact("invalid_email", _("This email address is not valid."))
             if _attach_email(person, address):
                 audit.log(actor, "supporters.person.email_added", person)
         if phone:
             parsed = normalize_phone(phone)
             if parsed is None:
-                raise InvalidContact("invalid_phone", "This phone number is not valid.")
+                raise InvalidContact("invalid_phone", _("This phone number is not valid."))
             if _attach_phone(person, parsed.number, parsed.sms_capable, PersonData()):
                 audit.log(actor, "supporters.person.phone_added", person)
 
@@ -363,12 +364,12 @@ def remove_contact(
 ) -> None:
     with transaction.atomic():
         if email_id:
-            deleted, _ = PersonEmail.objects.filter(person=person, pk=email_id).delete()
+            deleted, _by_model = PersonEmail.objects.filter(person=person, pk=email_id).delete()
             if deleted:
                 _ensure_primary(person.emails.all())
                 audit.log(actor, "supporters.person.email_removed", person)
         if phone_id:
-            deleted, _ = PersonPhone.objects.filter(person=person, pk=phone_id).delete()
+            deleted, _by_model = PersonPhone.objects.filter(person=person, pk=phone_id).delete()
             if deleted:
                 _ensure_primary(person.phones.all())
                 audit.log(actor, "supporters.person.phone_removed", person)
@@ -385,7 +386,7 @@ def _ensure_primary(contacts: Any) -> None:
 def merge_people(*, actor: Any, kept: Person, other: Person) -> Person:
     """Fold `other` into `kept` (contacts, tags, consent history, empty fields), drop `other`."""
     if kept.organization_id != other.organization_id or kept.pk == other.pk:
-        raise DomainError("merge_invalid", "These two people cannot be merged.", status=400)
+        raise DomainError("merge_invalid", _("These two people cannot be merged."), status=400)
     with transaction.atomic():
         # Lock both in id order so two merges of the same pair cannot deadlock.
         locked = {
@@ -395,7 +396,7 @@ def merge_people(*, actor: Any, kept: Person, other: Person) -> Person:
             .order_by("pk")
         }
         if len(locked) != 2:
-            raise DomainError("merge_gone", "One of these people no longer exists.", status=409)
+            raise DomainError("merge_gone", _("One of these people no longer exists."), status=409)
         kept, other = locked[kept.pk], locked[other.pk]
         _fill(
             kept,

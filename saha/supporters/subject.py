@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from saha.core import audit
 from saha.core.errors import Conflict, DomainError
@@ -138,7 +139,7 @@ def person_data(person: Person) -> dict[str, Any]:
 def export_person(*, actor: Any, person: Person, format: str) -> tuple[str, str]:
     """The person's data as (content type, text), audited as one export."""
     if format not in EXPORT_FORMATS:
-        raise DomainError("export_format", "Choose JSON or CSV.", status=400)
+        raise DomainError("export_format", _("Choose JSON or CSV."), status=400)
     data = person_data(person)
     if format == "json":
         content = ("application/json", json.dumps(data, cls=DjangoJSONEncoder, indent=2))
@@ -250,7 +251,7 @@ def save_segment(
 ) -> Segment:
     """Create a segment, or change an existing one's name and definition."""
     if segment is not None and segment.organization_id != organization.pk:
-        raise DomainError("not_found", "No such segment.", status=404)
+        raise DomainError("not_found", _("No such segment."), status=404)
     try:
         with transaction.atomic():
             if segment is None:
@@ -268,7 +269,7 @@ def save_segment(
                 action = "supporters.segment.updated"
             audit.log(actor, action, segment, {"definition": definition})
     except IntegrityError:
-        raise Conflict("segment_name_taken", "Another segment has this name.") from None
+        raise Conflict("segment_name_taken", _("Another segment has this name.")) from None
     return segment
 
 

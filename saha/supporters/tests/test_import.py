@@ -6,6 +6,7 @@ import io
 
 import pytest
 from django.test import override_settings
+from django.utils import translation
 
 from saha.core.errors import DomainError
 from saha.core.models import AuditEntry
@@ -173,7 +174,8 @@ def test_bad_cells_are_reported_and_the_rest_imported(owner) -> None:
     dana = Person.objects.get(emails__address="dana@example.org")
     assert dana.custom_fields == {"branch": "South"} and dana.country == "LB"
     assert Person.objects.get(emails__address="a@example.org").given_name == ""
-    report = list(importing.problem_report(batch))
+    with translation.override("en"):
+        report = list(importing.problem_report(batch))
     assert report[0] == ["Row", "Column", "Problem", "Value"] and len(report) == 9
 
 

@@ -17,6 +17,7 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -193,11 +194,15 @@ def tag_selected(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _render_list(request, query, bulk_form=form)
     people = list(Person.objects.for_org(organization).filter(pk__in=form.cleaned_data["person"]))
-    added = services.tag_people(actor=request.user, people=people, names=form.cleaned_data["tags"])
+    services.tag_people(actor=request.user, people=people, names=form.cleaned_data["tags"])
     messages.success(
         request,
-        _("%(tags)s added to %(count)d people (%(new)d new tags on people).")
-        % {"tags": ", ".join(form.cleaned_data["tags"]), "count": len(people), "new": added},
+        ngettext(
+            "Tagged %(count)d person with %(tags)s.",
+            "Tagged %(count)d people with %(tags)s.",
+            len(people),
+        )
+        % {"tags": ", ".join(form.cleaned_data["tags"]), "count": len(people)},
     )
     url = reverse("supporters:people_list", args=[organization.slug])
     return redirect(f"{url}?{query.urlencode()}" if query else url)
