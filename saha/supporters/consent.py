@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from saha.core import audit
 from saha.core.errors import DomainError
+from saha.supporters import suppression
 from saha.supporters.models import (
     DEFAULT_PURPOSE,
     Channel,
@@ -30,6 +31,9 @@ from saha.supporters.models import (
     Person,
     PrivacySettings,
 )
+
+# Consent given by the person themselves, as opposed to by an import or an organizer.
+OWN_SOURCES = (ConsentSource.FORM, ConsentSource.API, ConsentSource.CONFIRMATION)
 
 # Sent after commit with `record` (a PENDING email consent) and `token`.
 double_opt_in_requested = django.dispatch.Signal()
@@ -91,6 +95,16 @@ def record_consent(
                 return None  # already confirmed; asking again would only annoy
             if state.status == ConsentStatus.WITHDRAWN and grant.source == ConsentSource.IMPORT:
                 # A person's own withdrawal outranks an old spreadsheet.
+                return None
+        if status != ConsentStatus.WITHDRAWN:
+            contacts = suppression.contacts_of(person, grant.channel)
+            if grant.source in OWN_SOURCES:
+                # The person came back by themselves: their new choice stands.
+                suppression.lift(person.organization_id, grant.channel, contacts)
+            elif grant.source == ConsentSource.IMPORT and suppression.suppressed(
+                person.organization_id, grant.channel, contacts
+            ):
+                # Withdrew, then was erased: an old spreadsheet cannot bring them back.
                 return None
         record = ConsentRecord.objects.create(
             organization_id=person.organization_id,

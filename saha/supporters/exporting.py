@@ -62,9 +62,7 @@ def neutralize(value: str) -> str:
 
 
 def people_for(organization: Organization, segment: Segment | None) -> QuerySet[Person]:
-    if segment is None:
-        return Person.objects.for_org(organization).order_by("-id")
-    return segments.matching(organization, segment.definition)
+    return segments.matching(organization, segment.definition if segment else {})
 
 
 def csv_rows(organization: Organization, people: QuerySet[Person]) -> Iterator[list[str]]:
@@ -127,12 +125,20 @@ def needs_approval(organization: Organization) -> bool:
 def request_export(
     *, actor: Any, organization: Organization, segment: Segment | None
 ) -> ExportRequest:
+    """Ask for an export of a segment as it is now, or of everybody.
+
+    The segment's definition is copied: what an admin approves (and its count)
+    is what is downloaded, even if someone edits the segment in between.
+    """
     status = ExportStatus.PENDING if needs_approval(organization) else ExportStatus.APPROVED
+    definition = dict(segment.definition) if segment else {}
     with transaction.atomic():
         export = ExportRequest.objects.create(
             organization=organization,
             segment=segment,
             segment_name=segment.name if segment else "",
+            definition=definition,
+            requested_count=segments.evaluate(organization, definition).count,
             requested_by=actor,
             status=status,
         )
@@ -140,7 +146,11 @@ def request_export(
             actor,
             "supporters.export.requested",
             export,
-            {"segment": export.segment_name, "needs_approval": status == ExportStatus.PENDING},
+            {
+                "segment": export.segment_name,
+                "count": export.requested_count,
+                "needs_approval": status == ExportStatus.PENDING,
+            },
         )
     return export
 
@@ -183,9 +193,7 @@ def start_download(*, actor: Any, export: ExportRequest) -> Iterator[bytes]:
             _("This export is not available: not approved yet, refused, or downloaded."),
             status=409,
         )
-    if export.segment_id is None and export.segment_name:
-        raise DomainError("segment_gone", _("The segment of this export was deleted."), status=409)
-    people = people_for(export.organization, export.segment)
+    people = segments.matching(export.organization, export.definition)
     return _audited(actor, export, encode(csv_rows(export.organization, people)))
 
 

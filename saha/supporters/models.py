@@ -304,6 +304,28 @@ class ConsentState(models.Model):
         return f"{self.channel} {self.purpose}: {self.status}"
 
 
+class Suppression(OrganizationOwned):
+    """A contact whose owner withdrew consent and was then erased.
+
+    Only a keyed hash of the address or number is kept, so that an old
+    spreadsheet imported again cannot re-subscribe them; see `suppression.py`.
+    """
+
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "channel", "digest"], name="suppression_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"suppressed {self.channel}"
+
+
 class Segment(OrganizationOwned):
     """A saved audience: a definition of criteria, evaluated when used."""
 
@@ -457,6 +479,10 @@ class ExportRequest(OrganizationOwned):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
+    # The audience as it was asked for and approved: editing the segment
+    # afterwards does not change what this export contains.
+    definition = models.JSONField(default=dict)
+    requested_count = models.PositiveIntegerField(default=0)
     row_count = models.PositiveIntegerField(null=True, blank=True)
     downloaded_at = models.DateTimeField(null=True, blank=True)
 

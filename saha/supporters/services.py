@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from saha.core import audit
 from saha.core.errors import DomainError
+from saha.supporters import suppression
 from saha.supporters.consent import ConsentGrant, recompute_states, record_consent
 from saha.supporters.models import (
     ConsentRecord,
@@ -446,7 +447,13 @@ def erase_person(*, actor: Any, person: Person, reason: str = "") -> int:
         if not Person.objects.select_for_update().filter(pk=person_id).exists():
             return person_id
         person_erasing.send(sender=Person, person=person)
-        audit.log(actor, "supporters.person.erased", person, {"reason": reason[:200]})
+        suppressed = suppression.remember_withdrawals(person)
+        audit.log(
+            actor,
+            "supporters.person.erased",
+            person,
+            {"reason": reason[:200], "suppressed_contacts": suppressed},
+        )
         person.delete()
     return person_id
 

@@ -109,3 +109,24 @@ def test_an_organizer_cannot_export(organizer) -> None:
 )
 def test_formula_cells_are_neutralized(cell: str, safe: str) -> None:
     assert neutralize(cell) == safe
+
+
+def test_what_was_approved_is_what_is_downloaded(owner, admin, people) -> None:
+    # given an export of a segment of nobody, asked for and approved
+    PrivacySettings.objects.create(organization=owner.organization, export_requires_approval=True)
+    slug = owner.organization.slug
+    segment = Segment.objects.create(
+        organization=owner.organization, name="Nobody", definition={"language": ["fr"]}
+    )
+    asker = admin.mfa_client()
+    asker.post(reverse("supporters:export_segment", args=[slug, segment.pk]))
+    export = ExportRequest.objects.get()
+    assert export.requested_count == 0
+    decide = reverse("supporters:export_decide", args=[slug, export.pk])
+    owner.mfa_client().post(decide, {"decision": "approve"})
+    # when the segment is widened to everybody after the approval
+    segment.definition = {}
+    segment.save()
+    # then the download holds what was approved: nobody
+    rows = rows_of(asker.post(reverse("supporters:export_download", args=[slug, export.pk])))
+    assert len(rows) == 1  # the header

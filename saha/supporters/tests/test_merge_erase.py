@@ -201,7 +201,7 @@ class TestErase:
         entry = AuditEntry.objects.get(action="supporters.person.erased")
         assert entry.organization == org_a and entry.actor == owner.user
         assert entry.target_label == f"person #{entry.target_id}"
-        assert entry.data == {"reason": "their request"}
+        assert entry.data == {"reason": "their request", "suppressed_contacts": 0}
         for row in AuditEntry.objects.all():
             text = f"{row.target_label} {row.data}".casefold()
             for personal in ("rana", "haddad", "example.org", "9613123456"):
