@@ -151,7 +151,8 @@ class BulkTagForm(forms.Form):
         self.fields["person"].error_messages["required"] = _("Select at least one person.")
 
     def clean_person(self) -> list[int]:
-        ids = self.cleaned_data["person"]
+        # Ids past 64 bits name nobody (and SQLite refuses them).
+        ids = [pk for pk in self.cleaned_data["person"] if 0 < pk < 2**63]
         if len(ids) > BULK_LIMIT:
             raise forms.ValidationError(
                 _("At most %(count)d people at once.") % {"count": BULK_LIMIT}

@@ -38,7 +38,7 @@ class ContactStatus(models.TextChoices):
 
 
 class PersonQuerySet(OrganizationQuerySet):
-    def search(self, term: str) -> PersonQuerySet:
+    def search(self, term: str, organization: Any = None) -> PersonQuerySet:
         """Name prefix, email prefix, or a phone number (whole, as typed, or its last digits).
 
         Name and email prefixes use their indexes (pattern operator classes on
@@ -50,16 +50,19 @@ class PersonQuerySet(OrganizationQuerySet):
         term = term.strip()
         if not term:
             return self
+        # Naming the organization lets the contact lookups use their
+        # (organization, ...) indexes rather than scan every organization's rows.
+        scope = {"organization": organization} if organization is not None else {}
         if "@" in term:
-            emails = PersonEmail.objects.filter(address__startswith=term.lower())
+            emails = PersonEmail.objects.filter(**scope, address__startswith=term.lower())
             return self.filter(models.Exists(emails.filter(person=models.OuterRef("pk"))))
         digits = phone_digits(term)
         if digits and len(digits) >= 4 and len(digits) * 2 >= len(term.replace(" ", "")):
             phone = normalize_phone(term)
             if phone is not None:
-                phones = PersonPhone.objects.filter(number=phone.number)
+                phones = PersonPhone.objects.filter(**scope, number=phone.number)
             else:
-                phones = PersonPhone.objects.filter(number__endswith=digits[-8:])
+                phones = PersonPhone.objects.filter(**scope, number__endswith=digits[-8:])
             return self.filter(models.Exists(phones.filter(person=models.OuterRef("pk"))))
         return self.filter(name_key__startswith=normalize_name(term))
 

@@ -72,9 +72,24 @@ def criterion(key: str) -> Criterion | None:
     return _REGISTRY.get(key)
 
 
+class TagChoiceField(forms.ModelMultipleChoiceField):
+    """Refuses ids that are not 64-bit integers before they reach the database."""
+
+    def _check_values(self, value: Any) -> Any:
+        for item in value:
+            text = str(item)
+            if not (text.isascii() and text.isdigit()) or int(text) >= 2**63:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": text},
+                )
+        return super()._check_values(value)
+
+
 class _TagCriterion(Criterion):
     def form_field(self, organization: Organization) -> forms.Field:
-        return forms.ModelMultipleChoiceField(
+        return TagChoiceField(
             queryset=Tag.objects.for_org(organization),
             required=False,
             label=self.label,

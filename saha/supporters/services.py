@@ -169,13 +169,15 @@ def upsert_person(
 
 
 def _find(organization: Organization, email: str | None, phone: str | None) -> Person | None:
+    # The contact's organization is named too, so the lookup uses the
+    # (organization, address) index instead of scanning every organization's.
     people = Person.objects.select_for_update().filter(organization=organization)
     if email:
-        person = people.filter(emails__address=email).first()
+        person = people.filter(emails__organization=organization, emails__address=email).first()
         if person is not None:
             return person
     if phone:
-        return people.filter(phones__number=phone).first()
+        return people.filter(phones__organization=organization, phones__number=phone).first()
     return None
 
 

@@ -798,3 +798,20 @@ def test_every_page_renders_in_each_language(organizer, person, language: str) -
         response = client.get(url(page, organization, **kwargs), HTTP_ACCEPT_LANGUAGE=language)
         assert response.status_code == 200, page
         assert f'lang="{language}"' in response.content.decode()
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999", "²"])
+def test_odd_ids_in_post_bodies_are_refused_not_crashes(organizer, value) -> None:
+    from saha.supporters.tests.people_factories import PersonFactory
+
+    person = PersonFactory(organization=organizer.organization)
+    client = organizer.client()
+    slug = organizer.organization.slug
+    removed = client.post(
+        reverse("supporters:person_remove_contact", args=[slug, person.pk]), {"email": value}
+    )
+    assert removed.status_code == 404
+    tagged = client.post(
+        reverse("supporters:tag_selected", args=[slug]), {"person": value, "tags": "x"}
+    )
+    assert tagged.status_code in (302, 400)

@@ -366,3 +366,11 @@ class TestChange:
         page = response.content.decode()
         assert page.count("Ours ") == 5
         assert "Theirs" not in page
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999", "²", "-1", "x"])
+def test_odd_tag_ids_are_a_400_not_a_500(organizer, value) -> None:
+    response = organizer.client().get(
+        url("segment_count", organizer.organization), {"c_tags_any": value}
+    )
+    assert response.status_code in (200, 400)

@@ -57,6 +57,7 @@ from saha.supporters.services import PersonData
 from saha.supporters.text import normalize_email, normalize_phone
 
 PAGE_SIZE = 50
+MAX_ID = 2**63
 MERGE_RESULTS = 20
 TAG_SUGGESTIONS = 200
 # The list counts the organization's people up to here: cheap however large
@@ -81,7 +82,7 @@ def _detail(person: Person) -> HttpResponse:
 
 def search_people(organization: Any, people: QuerySet[Person], term: str) -> QuerySet[Person]:
     """Name prefix, email prefix or phone number: see `PersonQuerySet.search`."""
-    return people.search(term)  # type: ignore[attr-defined,no-any-return]
+    return people.search(term, organization)  # type: ignore[attr-defined,no-any-return]
 
 
 def filtered_people(organization: Any, form: PeopleFilterForm) -> QuerySet[Person]:
@@ -407,7 +408,9 @@ def person_remove_contact(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _int_or_404(value: str) -> int:
-    if not value.isdigit():
+    # isdigit() alone accepts "²" and other digits int() refuses; and SQLite
+    # refuses integers past 64 bits.
+    if not (value.isascii() and value.isdigit()) or int(value) >= MAX_ID:
         raise Http404
     return int(value)
 
