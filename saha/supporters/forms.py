@@ -519,3 +519,46 @@ class PrivacySettingsForm(forms.ModelForm):
 
     def values(self) -> dict[str, Any]:
         return {name: self.cleaned_data.get(name) for name in PRIVACY_FIELDS}
+
+
+class CustomFieldForm(forms.Form):
+    """A new field: its name in each language, its kind and, for a choice, its options."""
+
+    kind = forms.ChoiceField(label=_("Kind"), choices=FieldKind.choices)
+    choices = forms.CharField(
+        label=_("Choices"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("For a choice field: one option per line."),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        names = dict(settings.LANGUAGES)
+        label_fields = {
+            f"label_{code}": forms.CharField(
+                label=_("Name in %(language)s") % {"language": names[code]},
+                required=False,
+                max_length=100,
+            )
+            for code, _name in settings.LANGUAGES
+        }
+        self.fields = {**label_fields, **self.fields}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not any((data.get(f"label_{code}") or "").strip() for code, _n in settings.LANGUAGES):
+            raise forms.ValidationError(_("Give the field a name in at least one language."))
+        if data.get("kind") == FieldKind.CHOICE and not self.choice_list():
+            self.add_error("choices", _("A choice field needs its choices."))
+        return data
+
+    def labels(self) -> dict[str, str]:
+        return {code: self.cleaned_data.get(f"label_{code}", "") for code, _n in settings.LANGUAGES}
+
+    def choice_list(self) -> list[str]:
+        return [
+            line.strip()
+            for line in (self.cleaned_data.get("choices") or "").splitlines()
+            if line.strip()
+        ]

@@ -1,6 +1,6 @@
 """Each view module lists its own patterns, all under manage/<slug>/people/."""
 
-from saha.supporters.views import exports, imports, people, privacy, segments
+from saha.supporters.views import exports, fields, imports, people, privacy, segments
 
 app_name = "supporters"
 
@@ -10,4 +10,5 @@ urlpatterns = [
     *imports.urlpatterns,
     *exports.urlpatterns,
     *privacy.urlpatterns,
+    *fields.urlpatterns,
 ]

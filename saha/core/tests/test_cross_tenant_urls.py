@@ -61,6 +61,7 @@ PK_OBJECTS = [
     ("people/segments/", "segment"),
     ("people/imports/", "import_batch"),
     ("people/exports/", "export"),
+    ("people/fields/", "custom_field"),
     ("people/", "person"),
 ]
 
@@ -83,7 +84,7 @@ def kwargs_for(route: str, objects: dict[str, Any]) -> dict[str, Any]:
 def objects_of(outsider: Any) -> dict[str, Any]:
     """One of everything in organization B, for the URLs to point at."""
     from saha.supporters.exporting import request_export
-    from saha.supporters.models import ImportBatch, Segment
+    from saha.supporters.models import CustomField, ImportBatch, Segment
     from saha.supporters.services import PersonData, upsert_person
 
     organization = outsider.organization
@@ -110,6 +111,9 @@ def objects_of(outsider: Any) -> dict[str, Any]:
             organization=organization, file_name="b.csv", lawful_basis="consent"
         ),
         "export": request_export(actor=outsider.user, organization=organization, segment=None),
+        "custom_field": CustomField.objects.create(
+            organization=organization, key="branch", labels={"en": "Branch"}, kind="text"
+        ),
     }
 
 
