@@ -88,24 +88,8 @@ def record_consent(
             .filter(person=person, channel=grant.channel, purpose=grant.purpose)
             .first()
         )
-        if state is not None:
-            if state.status == status and state.record.wording == grant.wording:
-                return None
-            if state.status == ConsentStatus.GRANTED and status == ConsentStatus.PENDING:
-                return None  # already confirmed; asking again would only annoy
-            if state.status == ConsentStatus.WITHDRAWN and grant.source == ConsentSource.IMPORT:
-                # A person's own withdrawal outranks an old spreadsheet.
-                return None
-        if status != ConsentStatus.WITHDRAWN:
-            contacts = suppression.contacts_of(person, grant.channel)
-            if grant.source in OWN_SOURCES:
-                # The person came back by themselves: their new choice stands.
-                suppression.lift(person.organization_id, grant.channel, contacts)
-            elif grant.source == ConsentSource.IMPORT and suppression.suppressed(
-                person.organization_id, grant.channel, contacts
-            ):
-                # Withdrew, then was erased: an old spreadsheet cannot bring them back.
-                return None
+        if _nothing_to_record(person, grant, status, state):
+            return None
         record = ConsentRecord.objects.create(
             organization_id=person.organization_id,
             person=person,
@@ -136,6 +120,30 @@ def record_consent(
                 )
             )
     return record
+
+
+def _nothing_to_record(
+    person: Person, grant: ConsentGrant, status: str, state: ConsentState | None
+) -> bool:
+    """Whether this change would change nothing, or is one the person's own choice overrides."""
+    if state is not None:
+        if state.status == status and state.record.wording == grant.wording:
+            return True
+        if state.status == ConsentStatus.GRANTED and status == ConsentStatus.PENDING:
+            return True  # already confirmed; asking again would only annoy
+        if state.status == ConsentStatus.WITHDRAWN and grant.source == ConsentSource.IMPORT:
+            return True  # a person's own withdrawal outranks an old spreadsheet
+    if status == ConsentStatus.WITHDRAWN:
+        return False
+    contacts = suppression.contacts_of(person, grant.channel)
+    if grant.source in OWN_SOURCES:
+        # The person came back by themselves: their new choice stands.
+        suppression.lift(person.organization_id, grant.channel, contacts)
+        return False
+    # Withdrew, then was erased: an old spreadsheet cannot bring them back.
+    return grant.source == ConsentSource.IMPORT and bool(
+        suppression.suppressed(person.organization_id, grant.channel, contacts)
+    )
 
 
 def _set_state(person: Person, record: ConsentRecord, state: ConsentState | None) -> None:
