@@ -9,6 +9,7 @@ for fiction.
 from __future__ import annotations
 
 import random
+import unicodedata
 from typing import Any
 
 from django.conf import settings
@@ -153,7 +154,8 @@ def _load(organization: Any, owner: Any) -> None:
         given = GIVEN[language][given_index]
         family = rng.choice(FAMILY[language])
         latin = LATIN.get(language, GIVEN[language])[given_index]
-        local = "".join(ch for ch in latin.lower() if ch.isascii() and ch.isalpha())
+        ascii_name = unicodedata.normalize("NFKD", latin.lower())  # "Inès" -> "ines"
+        local = "".join(ch for ch in ascii_name if ch.isascii() and ch.isalpha())
         # +33 1 99 00 xx xx is set aside by the French regulator for fiction:
         # never anyone's number, and not a mobile, so even a demo wired to a
         # real SMS gateway cannot text a stranger.
