@@ -22,17 +22,19 @@ def reserve_ids(model: type[models.Model], count: int) -> list[int]:
     table = model._meta.db_table
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # One nextval, then move the sequence past the whole range. A
-            # concurrent nextval between the two could get an id inside the
-            # range: then one of the two inserts hits the primary key, rolls
-            # back and retries (the import per chunk, upsert_person per call).
+            # One nextval per id. Each is atomic, so the ids never overlap a
+            # concurrent caller's (they may interleave, which is harmless) and
+            # the sequence only moves forward. A single setval(nextval() + n - 1)
+            # is not safe: a nextval of another session between the two lands
+            # inside the range, and its own setval can then move the sequence
+            # back below ids already handed out, so that a later plain ORM
+            # insert fails on the primary key.
             cursor.execute(
-                "SELECT setval(seq, nextval(seq) + %s - 1) - %s + 1"
-                " FROM pg_get_serial_sequence(%s, 'id') AS seq",
-                [count, count, table],
+                "SELECT nextval(seq) FROM pg_get_serial_sequence(%s, 'id') AS seq,"
+                " generate_series(1, %s)",
+                [table, count],
             )
-            (start,) = cursor.fetchone()
-            return list(range(start, start + count))
+            return [row[0] for row in cursor.fetchall()]
         # SQLite: the import's transaction holds the only write lock (IMMEDIATE),
         # so nobody else can take ids between this read and the insert.
         cursor.execute(f'SELECT COALESCE(MAX("id"), 0) FROM "{table}"')  # noqa: S608

@@ -110,19 +110,26 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     done = importing.run_import(batch.pk, progress=progress)
     assert done is not None
+    _report(done, args.report)
+    return 0 if done.status == "done" else 1
+
+
+def _report(done: Any, report: Path | None) -> None:
+    from saha.supporters import importing
+
     print(
         f"\n{done.get_status_display()}: {done.rows_read:,} rows, {done.created_count:,} added, "
         f"{done.updated_count:,} updated, {done.unchanged_count:,} unchanged, "
         f"{done.problem_count:,} problems",
         file=sys.stderr,
     )
-    if done.failure:
-        print(f"saha: {done.failure}", file=sys.stderr)
-    if args.report and done.problem_count:
-        with args.report.open("w", encoding="utf-8-sig", newline="") as out:
-            csv.writer(out).writerows(importing.problem_report(done))
-        print(f"  problems written to {args.report}", file=sys.stderr)
-    return 0 if done.status == "done" else 1
+    if done.status == "failed":
+        print(f"saha: {importing.failure_text(done)} ({done.failure})", file=sys.stderr)
+    if report and done.problem_count:
+        # Audited like a download from the page; formulas neutralized the same way.
+        with report.open("w", encoding="utf-8-sig", newline="") as out:
+            csv.writer(out).writerows(importing.download_report(actor=CLI_ACTOR, batch=done))
+        print(f"  problems written to {report}", file=sys.stderr)
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -9,8 +9,12 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from saha.supporters.import_rows import TARGET_LABELS
-from saha.supporters.importing import ENCODINGS
-from saha.supporters.models import CustomField, ImportBatch, LawfulBasis, Segment
+from saha.supporters.importing import ENCODINGS, file_too_large
+from saha.supporters.models import CustomField, ImportBatch, LawfulBasis, Segment, Tag
+from saha.supporters.services import tag_names
+from saha.supporters.text import clean_text
+
+TAG_LENGTH = Tag._meta.get_field("name").max_length
 
 ENCODING_LABELS = {
     "auto": _("Detect (UTF-8)"),
@@ -30,6 +34,19 @@ class UploadForm(forms.Form):
     encoding = forms.ChoiceField(
         label=_("Encoding"), choices=[(k, ENCODING_LABELS[k]) for k in ENCODINGS], initial="auto"
     )
+
+    def __init__(self, *args: Any, too_large: bool = False, **kwargs: Any) -> None:
+        """`too_large`: the upload was stopped at the size limit (the file is not there)."""
+        super().__init__(*args, **kwargs)
+        self.too_large = too_large
+        if too_large:
+            self.fields["file"].required = False
+
+    def clean_file(self) -> Any:
+        if self.too_large:
+            error = file_too_large()
+            raise forms.ValidationError(error.message, code=error.code)
+        return self.cleaned_data["file"]
 
 
 class MappingForm(forms.Form):
@@ -101,6 +118,16 @@ class MappingForm(forms.Form):
             )
         return data
 
+    def clean_tags(self) -> str:
+        tags: str = self.cleaned_data["tags"]
+        if any(len(clean_text(tag)) > TAG_LENGTH for tag in tags.split(",")):
+            raise forms.ValidationError(
+                _("A tag can be %(count)s characters long at most."),
+                code="tag_too_long",
+                params={"count": TAG_LENGTH},
+            )
+        return tags
+
     def mapping(self) -> dict[str, str]:
         return {
             str(i): self.cleaned_data[f"column_{i}"]
@@ -109,7 +136,7 @@ class MappingForm(forms.Form):
         }
 
     def tag_list(self) -> list[str]:
-        return [t.strip() for t in self.cleaned_data["tags"].split(",") if t.strip()]
+        return tag_names(self.cleaned_data["tags"].split(","))
 
 
 class ExportForm(forms.Form):

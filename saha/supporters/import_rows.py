@@ -173,6 +173,24 @@ class Problem:
     value: str = ""
 
 
+# C0 and C1 control characters and DEL: a broken file carries them, PostgreSQL
+# refuses NUL in text and JSON, and none of them helps anyone read a report.
+_CONTROL_CHARACTERS = {
+    **dict.fromkeys([*range(0x00, 0x20), *range(0x7F, 0xA0)]),
+    **dict.fromkeys(map(ord, "\t\n\r"), " "),
+}
+SHOWN_LENGTH = 200
+
+
+def without_controls(value: str) -> str:
+    return value.translate(_CONTROL_CHARACTERS)
+
+
+def shown(value: str) -> str:
+    """A cell's raw text as it may be stored and shown: no control characters, 200 at most."""
+    return without_controls(value)[:SHOWN_LENGTH]
+
+
 PROBLEM_TEXT = {
     "no_contact": _("No valid email address or phone number: the row was skipped."),
     "invalid_email": _("Not a valid email address."),
@@ -224,20 +242,20 @@ class RowReader:
                 continue
             column = self.header[index] if index < len(self.header) else str(index + 1)
             if "\ufffd" in value:
-                problems.append(Problem(line, column, "encoding", value[:200]))
+                problems.append(Problem(line, column, "encoding", shown(value)))
                 continue
             if target == EMAIL:
                 raw_email = value
                 data.email = normalize_email(value)
                 if data.email is None:
-                    problems.append(Problem(line, column, "invalid_email", value[:200]))
+                    problems.append(Problem(line, column, "invalid_email", shown(value)))
             elif target == PHONE:
                 raw_phone = value
                 data.phone = normalize_phone(value, self.region)
                 if data.phone is None:
-                    problems.append(Problem(line, column, "invalid_phone", value[:200]))
+                    problems.append(Problem(line, column, "invalid_phone", shown(value)))
             elif is_formula(value):
-                problems.append(Problem(line, column, "formula", value[:200]))
+                problems.append(Problem(line, column, "formula", shown(value)))
             elif target == TAGS:
                 data.tags.extend(
                     clean_text(t)[:100] for t in _TAG_SPLIT.split(value) if clean_text(t)
@@ -264,19 +282,19 @@ class RowReader:
         if target == "language":
             code = _LANGUAGE_INDEX.get(normalize_name(value))
             if code is None or code not in self.languages:
-                problems.append(Problem(data.line, column, "unknown_language", value[:200]))
+                problems.append(Problem(data.line, column, "unknown_language", shown(value)))
             else:
                 data.profile["language"] = code
             return
         if target == "country":
             if len(value) != 2 or not value.isascii() or not value.isalpha():
-                problems.append(Problem(data.line, column, "invalid_country", value[:200]))
+                problems.append(Problem(data.line, column, "invalid_country", shown(value)))
             else:
                 data.profile["country"] = value.upper()
             return
         limit = MAX_LENGTH.get(target, 100)
         if len(value) > limit:
-            problems.append(Problem(data.line, column, "too_long", value[:200]))
+            problems.append(Problem(data.line, column, "too_long", shown(value)))
             value = value[:limit]
         data.profile[target] = value
 
@@ -288,12 +306,24 @@ class RowReader:
             return
         converted = convert_custom(custom, value)
         if converted is None:
-            problems.append(Problem(data.line, column, f"invalid_{custom.kind}", value[:200]))
+            problems.append(Problem(data.line, column, f"invalid_{custom.kind}", shown(value)))
         else:
             data.custom[key] = converted
 
 
 _ARABIC_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩٫", "0123456789.")
+# Beyond this many significant digits, or a power of ten beyond it, a "number"
+# is not a count or an amount: "1e5000" would not fit JSON, and int() of
+# "1e999999999" alone takes the worker tens of seconds.
+MAX_NUMBER_DIGITS = 20
+
+
+def _reasonable(number: Decimal) -> bool:
+    """Finite, within 10^±20, with at most 20 significant digits (trailing zeros aside)."""
+    if not number.is_finite() or abs(number.adjusted()) > MAX_NUMBER_DIGITS:
+        return False
+    digits = number.as_tuple().digits
+    return not any(digits[MAX_NUMBER_DIGITS:])
 
 
 def convert_custom(custom: CustomField, value: str) -> Any:
@@ -304,7 +334,7 @@ def convert_custom(custom: CustomField, value: str) -> Any:
             number = Decimal(text)
         except InvalidOperation:
             return None
-        if not number.is_finite():
+        if not _reasonable(number):
             return None
         return int(number) if number == number.to_integral_value() else float(number)
     if custom.kind == FieldKind.DATE:

@@ -4,11 +4,15 @@
    sniffs encoding, delimiter and header: a DRAFT batch.
 2. `start_import` records the column mapping, the tags, and the importer's
    attestation of a lawful basis, then queues `run_import`.
-3. `run_import` reads the file a chunk of rows at a time and writes each chunk
-   in one transaction with the batch's progress, so memory stays flat, a
-   cancel stops between chunks, and a rerun after a crash resumes after the
-   last committed chunk. Matching people and consent follow `upsert_person`'s
-   rules, in bulk (see `import_writer`).
+3. `run_import` claims the batch, reads the file a chunk of rows at a time
+   and writes each chunk in one transaction with the batch's progress, so
+   memory stays flat, a cancel stops between chunks, a rerun after a crash
+   resumes after the last committed chunk, and a second run of the same batch
+   at once stops at its first chunk. Matching people and consent follow
+   `upsert_person`'s rules, in bulk (see `import_writer`).
+4. Whatever goes wrong, the batch ends FAILED with a code, never with the
+   error's text (a database error quotes the row: personal data), and its file
+   is deleted. The problem report goes 30 days after the import.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import logging
 import queue
 import threading
 import uuid
@@ -29,10 +34,13 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from saha.core import audit
 from saha.core.errors import Conflict, DomainError
 from saha.core.jobs import enqueue_on_commit
+from saha.organizations.roles import Permission
+from saha.supporters.exporting import neutralize
 from saha.supporters.import_rows import (
     EMAIL,
     PHONE,
@@ -41,15 +49,23 @@ from saha.supporters.import_rows import (
     RowData,
     RowReader,
     auto_mapping,
+    shown,
+    without_controls,
 )
 from saha.supporters.models import CustomField, ImportBatch, ImportProblem, ImportStatus
+from saha.supporters.services import tag_names
 
 if TYPE_CHECKING:
-    from saha.organizations.models import Organization
+    from saha.organizations.models import Membership, Organization
+
+logger = logging.getLogger("saha.imports")
 
 SAMPLE_BYTES = 64 * 1024
 CHUNK_ROWS = 5000
 MAX_STORED_PROBLEMS = 10_000
+# A contact list has a dozen columns; thousands would make a mapping page
+# nobody can use and a header row that is most of the sample.
+MAX_COLUMNS = 200
 ENCODINGS = {
     "auto": "",
     "utf-8": "utf-8-sig",
@@ -65,6 +81,38 @@ csv.field_size_limit(1024 * 1024)
 class ImportFileError(DomainError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(code, message, status=400)
+
+
+class ClaimLost(Exception):
+    """Another run of the same batch committed first: this one rolls back its chunk and stops."""
+
+
+def file_too_large() -> ImportFileError:
+    return ImportFileError(
+        "file_too_large",
+        _("The file is larger than %(size)s MB.") % {"size": settings.SAHA_IMPORT_MAX_MB},
+    )
+
+
+# Why a batch failed, as stored in `ImportBatch.failure`: a code, never an
+# exception's text.
+UNREADABLE, UNEXPECTED = "unreadable", "unexpected"
+FAILURE_TEXT = {
+    UNREADABLE: gettext_lazy(
+        "The import stopped: the file could not be read further. What was imported before stays."
+    ),
+    UNEXPECTED: gettext_lazy(
+        "The import stopped because of an unexpected error. What was imported before stays; "
+        "your administrator can find the cause in the server's log."
+    ),
+}
+
+
+def failure_text(batch: ImportBatch) -> str:
+    """What to tell the member about a failed import ("" unless it failed)."""
+    if batch.status != ImportStatus.FAILED:
+        return ""
+    return str(FAILURE_TEXT.get(batch.failure, FAILURE_TEXT[UNEXPECTED]))
 
 
 def import_dir() -> Path:
@@ -99,11 +147,7 @@ def receive_file(
             for chunk in chunks:
                 size += len(chunk)
                 if size > limit:
-                    raise ImportFileError(
-                        "file_too_large",
-                        _("The file is larger than %(size)s MB.")
-                        % {"size": settings.SAHA_IMPORT_MAX_MB},
-                    )
+                    raise file_too_large()
                 digest.update(chunk)
                 out.write(chunk)
         with path.open("rb") as stored:
@@ -111,18 +155,26 @@ def receive_file(
     except BaseException:
         path.unlink(missing_ok=True)
         raise
-    batch = ImportBatch.objects.create(
-        organization=organization,
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
-        file_name=Path(name).name[:255],
-        stored_path=path.name,
-        size=size,
-        sha256=digest.hexdigest(),
-        encoding=sniffed.encoding,
-        delimiter=sniffed.delimiter,
-        header=sniffed.header,
-        mapping=auto_mapping(sniffed.header, CustomField.objects.for_org(organization)),
-    )
+    try:
+        with transaction.atomic():
+            batch = ImportBatch.objects.create(
+                organization=organization,
+                created_by=actor if getattr(actor, "is_authenticated", False) else None,
+                file_name=without_controls(Path(name).name)[:255],
+                stored_path=path.name,
+                size=size,
+                sha256=digest.hexdigest(),
+                encoding=sniffed.encoding,
+                delimiter=sniffed.delimiter,
+                header=sniffed.header,
+                mapping=auto_mapping(sniffed.header, CustomField.objects.for_org(organization)),
+            )
+            audit.log(
+                actor, "supporters.import.uploaded", batch, {"file": batch.file_name, "size": size}
+            )
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
     return batch
 
 
@@ -150,7 +202,14 @@ def sniff(stored: BinaryIO, encoding: str = "") -> Sniffed:
     rows = [row for row in rows if any(cell.strip() for cell in row)]
     if not rows:
         raise ImportFileError("empty_file", _("The file is empty."))
-    header = [cell.strip().lstrip("\ufeff") for cell in rows[0]]
+    if len(rows[0]) > MAX_COLUMNS:
+        raise ImportFileError(
+            "too_many_columns",
+            _("The file has more than %(count)s columns: keep only those to import.")
+            % {"count": MAX_COLUMNS},
+        )
+    # Stored as JSON and shown: no control characters (PostgreSQL refuses NUL).
+    header = [without_controls(cell).strip().lstrip("\ufeff") for cell in rows[0]]
     return Sniffed(encoding=encoding, delimiter=delimiter, header=header, sample=rows[1:6])
 
 
@@ -208,7 +267,8 @@ def start_import(
     with transaction.atomic():
         updated = ImportBatch.objects.filter(pk=batch.pk, status=ImportStatus.DRAFT).update(
             mapping={k: v for k, v in mapping.items() if v},
-            tags=tags,
+            # Cleaned and cut to a tag's length, as every other way of tagging does.
+            tags=tag_names(tags),
             language=language,
             consent_email=consent_email,
             consent_sms=consent_sms,
@@ -233,18 +293,24 @@ def start_import(
     return batch
 
 
-def cancel_import(*, batch: ImportBatch, actor: Any) -> None:
+def cancel_import(*, batch: ImportBatch, actor: Any) -> bool:
+    """Discard a draft, or ask a running import to stop; False if there was nothing to cancel."""
     with transaction.atomic():
-        if batch.status == ImportStatus.DRAFT:
-            ImportBatch.objects.filter(pk=batch.pk).update(
-                status=ImportStatus.CANCELLED, finished_at=timezone.now()
-            )
+        discarded = ImportBatch.objects.filter(pk=batch.pk, status=ImportStatus.DRAFT).update(
+            status=ImportStatus.CANCELLED, finished_at=timezone.now()
+        )
+        if discarded:
             _remove_file(batch)
+            changed = discarded
         else:
-            ImportBatch.objects.filter(
-                pk=batch.pk, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]
+            changed = ImportBatch.objects.filter(
+                pk=batch.pk,
+                status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING],
+                cancel_requested=False,
             ).update(cancel_requested=True)
-        audit.log(actor, "supporters.import.cancelled", batch)
+        if changed:
+            audit.log(actor, "supporters.import.cancelled", batch)
+    return bool(changed)
 
 
 def run_import(
@@ -253,36 +319,69 @@ def run_import(
     progress: Callable[[int], None] | None = None,
 ) -> ImportBatch | None:
     """Import a queued batch; safe to run twice (the second run resumes or does nothing)."""
-    from saha.supporters.import_writer import ChunkWriter
-
     batch = ImportBatch.objects.select_related("organization").filter(pk=batch_id).first()
     if batch is None or batch.is_finished or batch.status == ImportStatus.DRAFT:
         return batch
-    ImportBatch.objects.filter(pk=batch.pk).update(
-        status=ImportStatus.RUNNING, started_at=batch.started_at or timezone.now()
+    if not _claim(batch):
+        batch.refresh_from_db()
+        return batch
+    try:
+        return _import(batch, chunk_rows, progress)
+    except ClaimLost:
+        batch.refresh_from_db()
+        return batch
+    except (csv.Error, UnicodeError, OSError) as error:
+        return _fail(batch, UNREADABLE, error)
+    except Exception as error:  # whatever it is, the batch must not stay RUNNING
+        return _fail(batch, UNEXPECTED, error)
+
+
+def _claim(batch: ImportBatch) -> bool:
+    """Take the batch for this run, as it was read: QUEUED, or RUNNING with as many rows
+    committed (a worker died and the task runs again).
+
+    Two runs that read it RUNNING both get it: whichever commits a chunk first
+    moves `rows_committed`, which stops the other (see `ChunkWriter.write`).
+    """
+    return bool(
+        ImportBatch.objects.filter(
+            pk=batch.pk, status=batch.status, rows_committed=batch.rows_committed
+        ).update(status=ImportStatus.RUNNING, started_at=batch.started_at or timezone.now())
     )
+
+
+def _import(
+    batch: ImportBatch, chunk_rows: int, progress: Callable[[int], None] | None
+) -> ImportBatch:
+    from saha.supporters.import_writer import ChunkWriter
+
     path = import_dir() / batch.stored_path
     custom = list(CustomField.objects.for_org(batch.organization))
     reader = RowReader(batch.header, batch.mapping, custom)
     writer = ChunkWriter(batch)
     rows_done = batch.rows_committed
-    try:
-        with path.open("rb") as raw, _Parser(raw, batch, reader, chunk_rows) as parsed:
-            for chunk in parsed:
-                if ImportBatch.objects.filter(pk=batch.pk, cancel_requested=True).exists():
-                    return _finish(batch, ImportStatus.CANCELLED)
-                writer.write(
-                    chunk.rows,
-                    chunk.problems,
-                    rows_in_chunk=chunk.size,
-                    position=chunk.position,
-                )
-                rows_done += chunk.size
-                if progress:
-                    progress(rows_done)
-    except (csv.Error, UnicodeError, OSError) as error:
-        return _finish(batch, ImportStatus.FAILED, failure=str(error)[:500])
+    with path.open("rb") as raw, _Parser(raw, batch, reader, chunk_rows) as parsed:
+        for chunk in parsed:
+            if ImportBatch.objects.filter(pk=batch.pk, cancel_requested=True).exists():
+                return _finish(batch, ImportStatus.CANCELLED)
+            writer.write(
+                chunk.rows,
+                chunk.problems,
+                rows_in_chunk=chunk.size,
+                position=chunk.position,
+                committed=rows_done,
+            )
+            rows_done += chunk.size
+            if progress:
+                progress(rows_done)
     return _finish(batch, ImportStatus.DONE)
+
+
+def _fail(batch: ImportBatch, code: str, error: Exception) -> ImportBatch:
+    # The class only: a database error's text quotes the row (an address, a
+    # number), and the log is kept longer than the people in it.
+    logger.error("import %s failed: %s", batch.pk, type(error).__name__)
+    return _finish(batch, ImportStatus.FAILED, failure=code)
 
 
 @dataclass
@@ -379,10 +478,12 @@ def _chunks(
 
 def _finish(batch: ImportBatch, status: str, failure: str = "") -> ImportBatch:
     with transaction.atomic():
-        ImportBatch.objects.filter(pk=batch.pk).update(
+        finished = ImportBatch.objects.filter(pk=batch.pk, status=ImportStatus.RUNNING).update(
             status=status, failure=failure, finished_at=timezone.now()
         )
         batch.refresh_from_db()
+        if not finished:
+            return batch  # finished by another run, which removed the file
         audit.log(
             "system:import",
             f"supporters.import.{status}",
@@ -400,6 +501,7 @@ def _finish(batch: ImportBatch, status: str, failure: str = "") -> ImportBatch:
 
 
 DRAFT_LIFETIME = dt.timedelta(days=1)
+PROBLEM_LIFETIME = dt.timedelta(days=30)
 
 
 def discard_stale_drafts(now: dt.datetime | None = None) -> int:
@@ -413,6 +515,19 @@ def discard_stale_drafts(now: dt.datetime | None = None) -> int:
     return len(stale)
 
 
+def discard_old_problems(now: dt.datetime | None = None) -> int:
+    """Delete the problem rows of imports finished more than 30 days ago; the counts stay.
+
+    A problem row holds a raw cell of the file (a mistyped address, a name in
+    the wrong column) and names no person, so erasing a person cannot find
+    it: their values can survive here. Deleting every problem row 30 days
+    after its import is what bounds that, as it bounds the report's life.
+    """
+    cutoff = (now or timezone.now()) - PROBLEM_LIFETIME
+    deleted, _by_model = ImportProblem.objects.filter(batch__finished_at__lt=cutoff).delete()
+    return deleted
+
+
 def _remove_file(batch: ImportBatch) -> None:
     """The uploaded file holds personal data: it goes once it has served."""
     if batch.stored_path:
@@ -424,15 +539,33 @@ def store_problems(batch: ImportBatch, problems: list[Problem]) -> None:
     if room > 0 and problems:
         ImportProblem.objects.bulk_create(
             ImportProblem(
-                batch=batch, row=p.line, column=p.column[:200], code=p.code, value=p.value[:200]
+                batch=batch, row=p.line, column=shown(p.column), code=p.code, value=shown(p.value)
             )
             for p in problems[:room]
         )
 
 
 def problem_report(batch: ImportBatch) -> Iterator[list[str]]:
-    """The validation report as CSV rows: row, column, problem, value."""
+    """The validation report as CSV rows: row, column, problem, value.
+
+    The column and the value come from the file: one that a spreadsheet would
+    run as a formula is neutralized, as in an export.
+    """
     yield [_("Row"), _("Column"), _("Problem"), _("Value")]
     for problem in batch.problems.all().iterator(chunk_size=2000):
         text = PROBLEM_TEXT.get(problem.code, problem.code)
-        yield [str(problem.row), problem.column, str(text), problem.value]
+        yield [str(problem.row), neutralize(problem.column), str(text), neutralize(problem.value)]
+
+
+def may_download_report(batch: ImportBatch, membership: Membership) -> bool:
+    """The report quotes the file: for the member who imported it, or one who may export."""
+    return (
+        batch.created_by_id is not None and batch.created_by_id == membership.user_id
+    ) or membership.can(Permission.EXPORT_PEOPLE)
+
+
+def download_report(*, actor: Any, batch: ImportBatch) -> Iterator[list[str]]:
+    """The problem report, audited with its number of rows (the caller checked who may)."""
+    rows = batch.problems.count()
+    audit.log(actor, "supporters.import.report_downloaded", batch, {"rows": rows})
+    return problem_report(batch)

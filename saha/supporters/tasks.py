@@ -32,6 +32,10 @@ def apply_retention_rules() -> dict[str, int]:
 
 @periodic(every=dt.timedelta(hours=1))
 @task()
-def discard_stale_imports() -> int:
-    """Files uploaded for import and never started go after a day: they hold personal data."""
-    return importing.discard_stale_drafts()
+def discard_stale_imports() -> dict[str, int]:
+    """What imports leave behind holds personal data: files uploaded and never started go
+    after a day, problem reports 30 days after their import (the counts stay)."""
+    return {
+        "drafts": importing.discard_stale_drafts(),
+        "problems": importing.discard_old_problems(),
+    }

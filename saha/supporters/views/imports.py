@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadhandler import FileUploadHandler, SkipFile
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
 from saha.core.errors import DomainError
@@ -30,9 +36,40 @@ def import_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+class SizeLimit(FileUploadHandler):
+    """Stops receiving a file at SAHA_IMPORT_MAX_MB, before Django writes the rest to disk.
+
+    The rest of the request is read and dropped (so the member gets the page
+    that says why), and the form is told the file was too large.
+    """
+
+    def __init__(self, request: HttpRequest | None = None) -> None:
+        super().__init__(request)
+        self.limit = settings.SAHA_IMPORT_MAX_MB * 1024 * 1024
+        self.too_large = False
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
+        if start + len(raw_data) > self.limit:
+            self.too_large = True
+            raise SkipFile
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None
+
+
+@csrf_exempt  # checked by _import_new, once the size limit is in place
+def import_new(request: HttpRequest, slug: str) -> HttpResponse:
+    # The CSRF check reads the body: the limit must come before it.
+    limit = SizeLimit(request)
+    request.upload_handlers.insert(0, limit)
+    return _import_new(request, slug, limit=limit)
+
+
 @organization_view(Permission.EDIT_PEOPLE)
-def import_new(request: HttpRequest) -> HttpResponse:
-    form = UploadForm(request.POST or None, request.FILES or None)
+@csrf_protect
+def _import_new(request: HttpRequest, limit: SizeLimit) -> HttpResponse:
+    form = UploadForm(request.POST or None, request.FILES or None, too_large=limit.too_large)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
@@ -44,7 +81,7 @@ def import_new(request: HttpRequest) -> HttpResponse:
                 encoding=form.cleaned_data["encoding"],
             )
         except DomainError as error:
-            form.add_error("file", error.message)
+            form.add_error("file", ValidationError(error.message, code=error.code))
         else:
             return redirect("supporters:import_detail", slug=request.organization.slug, pk=batch.pk)  # type: ignore[attr-defined]
     status = 400 if request.method == "POST" else 200
@@ -55,12 +92,12 @@ def import_new(request: HttpRequest) -> HttpResponse:
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     batch = get_for_org_or_404(ImportBatch, request.organization, pk=pk)  # type: ignore[attr-defined]
     if batch.status != ImportStatus.DRAFT:
-        problems = list(batch.problems.all()[:20])
+        context = _progress(request, batch)
+        # The problems quote the file, as the report does: shown to the same members.
+        problems = list(batch.problems.all()[:20]) if context["may_download_report"] else []
         for problem in problems:
             problem.text = PROBLEM_TEXT.get(problem.code, problem.code)  # type: ignore[attr-defined]
-        return render(
-            request, "supporters/import_detail.html", {"batch": batch, "problems": problems}
-        )
+        return render(request, "supporters/import_detail.html", {**context, "problems": problems})
     form = MappingForm(request.POST or None, batch=batch, samples=importing.sample_rows(batch))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -96,15 +133,23 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @organization_view(Permission.EDIT_PEOPLE)
 def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
     batch = get_for_org_or_404(ImportBatch, request.organization, pk=pk)  # type: ignore[attr-defined]
-    return render(request, "supporters/import_progress.html", {"batch": batch})
+    return render(request, "supporters/import_progress.html", _progress(request, batch))
+
+
+def _progress(request: HttpRequest, batch: ImportBatch) -> dict[str, Any]:
+    return {
+        "batch": batch,
+        "failure_text": importing.failure_text(batch),
+        "may_download_report": importing.may_download_report(batch, request.membership),  # type: ignore[attr-defined]
+    }
 
 
 @organization_view(Permission.EDIT_PEOPLE)
 @require_POST
 def import_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     batch = get_for_org_or_404(ImportBatch, request.organization, pk=pk)  # type: ignore[attr-defined]
-    if not batch.is_finished:
-        importing.cancel_import(batch=batch, actor=request.user)
+    was_draft = batch.status == ImportStatus.DRAFT
+    if importing.cancel_import(batch=batch, actor=request.user) and not was_draft:
         messages.info(request, _("The import stops after the rows it is writing now."))
     if batch.status == ImportStatus.DRAFT:
         return redirect("supporters:import_list", slug=batch.organization.slug)
@@ -114,9 +159,10 @@ def import_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @organization_view(Permission.EDIT_PEOPLE)
 def import_report(request: HttpRequest, pk: int) -> HttpResponse:
     batch = get_for_org_or_404(ImportBatch, request.organization, pk=pk)  # type: ignore[attr-defined]
-    response = StreamingHttpResponse(
-        encode(iter(importing.problem_report(batch))), content_type="text/csv; charset=utf-8"
-    )
+    if not importing.may_download_report(batch, request.membership):  # type: ignore[attr-defined]
+        raise PermissionDenied
+    rows = importing.download_report(actor=request.user, batch=batch)
+    response = StreamingHttpResponse(encode(rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-{batch.pk}-problems.csv"'
     return response
 
