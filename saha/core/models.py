@@ -84,9 +84,7 @@ class AuditEntry(OrganizationOwned):
         indexes = [
             models.Index(fields=["organization", "-created", "-id"]),
             # A person's timeline reads the entries about them.
-            models.Index(
-                fields=["organization", "target_type", "target_id"], name="audit_target"
-            ),
+            models.Index(fields=["organization", "target_type", "target_id"], name="audit_target"),
         ]
 
     def __str__(self) -> str:
