@@ -30,14 +30,18 @@ def mfa_session_required(view: Callable[..., HttpResponse]) -> Callable[..., Htt
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if session_passed_mfa(request):
-            return view(request, *args, **kwargs)
-        if not request.user.has_mfa():  # type: ignore[union-attr]
-            messages.warning(request, _("Set up two-factor authentication to export people."))
-            return redirect("mfa_index")
-        messages.info(request, _("Confirm it is you with your second factor to export people."))
-        return redirect(
-            f"{reverse('mfa_reauthenticate')}?{urlencode({'next': request.get_full_path()})}"
-        )
+        return mfa_detour(request) or view(request, *args, **kwargs)
 
     return wrapper
+
+
+def mfa_detour(request: HttpRequest) -> HttpResponse | None:
+    """None when this session passed MFA; otherwise where to go to pass it, and come back."""
+    if session_passed_mfa(request):
+        return None
+    if not request.user.has_mfa():  # type: ignore[union-attr]
+        messages.warning(request, _("Set up two-factor authentication to export people."))
+        return redirect("mfa_index")
+    messages.info(request, _("Confirm it is you with your second factor to export people."))
+    next_url = urlencode({"next": request.get_full_path()})
+    return redirect(f"{reverse('mfa_reauthenticate')}?{next_url}")

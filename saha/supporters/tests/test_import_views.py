@@ -201,7 +201,9 @@ def test_the_report_is_for_who_imported_and_who_may_export_and_is_audited(
     assert report.encode() not in other_client.get(progress).content
     detail = other_client.get(reverse("supporters:import_detail", args=[slug, batch.pk]))
     assert detail.status_code == 200 and "<bdi>bad</bdi>" not in detail.content.decode()
-    for client in (organizer.client(), data_steward.client()):
+    # the data steward did not import it: their session must have passed MFA
+    assert data_steward.client().get(report).status_code == 302
+    for client in (organizer.client(), data_steward.mfa_client()):
         response = client.get(report)
         assert response.status_code == 200
         assert len(b"".join(response.streaming_content).decode("utf-8-sig").splitlines()) == 3

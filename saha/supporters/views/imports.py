@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
+from saha.accounts.mfa import mfa_detour
 from saha.core.errors import DomainError
 from saha.core.tenancy import get_for_org_or_404
 from saha.organizations.access import organization_view
@@ -161,6 +162,9 @@ def import_report(request: HttpRequest, pk: int) -> HttpResponse:
     batch = get_for_org_or_404(ImportBatch, request.organization, pk=pk)  # type: ignore[attr-defined]
     if not importing.may_download_report(batch, request.membership):  # type: ignore[attr-defined]
         raise PermissionDenied
+    # Someone else's report quotes people's data: an export, with an export's gate.
+    if batch.created_by_id != request.user.pk and (detour := mfa_detour(request)):
+        return detour
     rows = importing.download_report(actor=request.user, batch=batch)
     response = StreamingHttpResponse(encode(rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="import-{batch.pk}-problems.csv"'
