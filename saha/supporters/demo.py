@@ -16,15 +16,14 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 
+from saha.supporters import fields, subject
 from saha.supporters.consent import ConsentGrant, record_consent
 from saha.supporters.models import (
     Channel,
     ConsentSource,
     ConsentStatus,
-    CustomField,
     FieldKind,
     Person,
-    Segment,
     Source,
     Tag,
 )
@@ -140,76 +139,74 @@ def contribute(organization: Any, owner: Any) -> dict[str, str]:
 
 def _load(organization: Any, owner: Any) -> None:
     rng = random.Random(2026)
-    CustomField.objects.get_or_create(
+    fields.create_field(
+        actor=ACTOR,
         organization=organization,
-        key="member_since",
-        defaults={
-            "labels": {"ar": "عضو منذ", "en": "Member since", "fr": "Membre depuis"},
-            "kind": FieldKind.NUMBER,
-        },
+        labels={"ar": "عضو منذ", "en": "Member since", "fr": "Membre depuis"},
+        kind=FieldKind.NUMBER,
+        choices=[],
     )
     for index in range(DEMO_PEOPLE):
-        language = rng.choices(["ar", "fr", "en"], weights=[6, 2, 2])[0]
-        given_index = rng.randrange(len(GIVEN[language]))
-        given = GIVEN[language][given_index]
-        family = rng.choice(FAMILY[language])
-        latin = LATIN.get(language, GIVEN[language])[given_index]
-        ascii_name = unicodedata.normalize("NFKD", latin.lower())  # "Inès" -> "ines"
-        local = "".join(ch for ch in ascii_name if ch.isascii() and ch.isalpha())
-        # +33 1 99 00 xx xx is set aside by the French regulator for fiction:
-        # never anyone's number, and not a mobile, so even a demo wired to a
-        # real SMS gateway cannot text a stranger.
-        number = f"+3319900{index:04d}"
-        consents = []
-        if rng.random() < 0.8:
-            consents.append(_grant(Channel.EMAIL, EMAIL_WORDING[language], language))
-        if rng.random() < 0.4:
-            consents.append(_grant(Channel.SMS, SMS_WORDING[language], language))
+        data = _person(rng, index)
         result = upsert_person(
             organization=organization,
             actor=ACTOR,
-            data=PersonData(
-                email=f"{local}.{index}@example.org",
-                phone=number if rng.random() < 0.7 else "",
-                given_name=given,
-                family_name=family,
-                language=language,
-                country="LB",
-                region=rng.choice(REGIONS),
-                custom_fields={"member_since": rng.randrange(2015, 2027)} if index % 4 == 0 else {},
-                tags=rng.sample(TAGS, k=rng.choice([0, 1, 1, 2])),
-                consents=consents,
-            ),
+            data=data,
             source=rng.choice([Source.FORM, Source.IMPORT, Source.PETITION, Source.EVENT]),
             source_ref="demo",
         )
-        if index % 25 == 0 and consents:
+        if index % 25 == 0 and data.consents:
             # Some people change their mind: the ledger keeps both choices.
             record_consent(
                 person=result.person,
                 grant=ConsentGrant(
-                    channel=consents[0].channel,
+                    channel=data.consents[0].channel,
                     wording="",
                     source=ConsentSource.UNSUBSCRIBE,
                     status=ConsentStatus.WITHDRAWN,
                 ),
             )
     volunteers = Tag.objects.get(organization=organization, name="volunteers")
-    Segment.objects.get_or_create(
-        organization=organization,
-        name="Volunteers who agreed to email",
-        defaults={
-            "definition": {"tags_any": [volunteers.pk], "consent_email": "granted"},
-            "created_by": owner,
-        },
-    )
-    Segment.objects.get_or_create(
-        organization=organization,
-        name="Arabic speakers in the North and Akkar",
-        defaults={
-            "definition": {"language": ["ar"], "region": ["North", "Akkar"]},
-            "created_by": owner,
-        },
+    for name, definition in [
+        (
+            "Volunteers who agreed to email",
+            {"tags_any": [volunteers.pk], "consent_email": "granted"},
+        ),
+        (
+            "Arabic speakers in the North and Akkar",
+            {"language": ["ar"], "region": ["North", "Akkar"]},
+        ),
+    ]:
+        subject.save_segment(
+            actor=owner, organization=organization, name=name, definition=definition
+        )
+
+
+def _person(rng: random.Random, index: int) -> PersonData:
+    language = rng.choices(["ar", "fr", "en"], weights=[6, 2, 2])[0]
+    given_index = rng.randrange(len(GIVEN[language]))
+    latin = LATIN.get(language, GIVEN[language])[given_index]
+    ascii_name = unicodedata.normalize("NFKD", latin.lower())  # "Inès" -> "ines"
+    local = "".join(ch for ch in ascii_name if ch.isascii() and ch.isalpha())
+    consents = []
+    if rng.random() < 0.8:
+        consents.append(_grant(Channel.EMAIL, EMAIL_WORDING[language], language))
+    if rng.random() < 0.4:
+        consents.append(_grant(Channel.SMS, SMS_WORDING[language], language))
+    return PersonData(
+        email=f"{local}.{index}@example.org",
+        # +33 1 99 00 xx xx is set aside by the French regulator for fiction:
+        # never anyone's number, and not a mobile, so even a demo wired to a
+        # real SMS gateway cannot text a stranger.
+        phone=f"+3319900{index:04d}" if rng.random() < 0.7 else "",
+        given_name=GIVEN[language][given_index],
+        family_name=rng.choice(FAMILY[language]),
+        language=language,
+        country="LB",
+        region=rng.choice(REGIONS),
+        custom_fields={"member_since": rng.randrange(2015, 2027)} if index % 4 == 0 else {},
+        tags=rng.sample(TAGS, k=rng.choice([0, 1, 1, 2])),
+        consents=consents,
     )
 
 
