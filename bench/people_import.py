@@ -52,8 +52,13 @@ def empty_supporters(connection) -> None:
         if connection.vendor == "postgresql":
             cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
         else:
-            for table in tables:
-                cursor.execute(f"DELETE FROM {table}")
+            from django.db import transaction
+
+            with transaction.atomic():
+                # Checked at commit, when every table is empty.
+                cursor.execute("PRAGMA defer_foreign_keys = ON")
+                for table in tables:
+                    cursor.execute(f"DELETE FROM {table}")
 
 
 def main() -> None:
