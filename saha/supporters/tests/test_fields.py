@@ -72,9 +72,11 @@ def test_deleting_a_field_deletes_its_values_everywhere(admin) -> None:
             data=PersonData(email=f"p{index}@example.org", custom_fields=extra),
             source="manual",
         )
-    response = admin.client().post(
-        reverse("supporters:field_delete", args=[admin.organization.slug, field.pk])
-    )
+    delete = reverse("supporters:field_delete", args=[admin.organization.slug, field.pk])
+    # without the confirmation box ticked nothing happens
+    assert admin.client().post(delete).status_code == 302
+    assert CustomField.objects.exists()
+    response = admin.client().post(delete, {"confirm": "on"})
     assert response.status_code == 302
     assert not CustomField.objects.exists()
     assert sorted(Person.objects.values_list("custom_fields", flat=True), key=str) == [

@@ -50,6 +50,9 @@ def field_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def field_delete(request: HttpRequest, pk: int) -> HttpResponse:
     field = get_for_org_or_404(CustomField, request.organization, pk=pk)  # type: ignore[attr-defined]
+    if not request.POST.get("confirm"):
+        messages.error(request, _("Tick the box to confirm: the field's values are deleted too."))
+        return redirect("supporters:field_list", slug=field.organization.slug)
     name = field.label()
     fields.delete_field(actor=request.user, field=field)
     messages.success(request, _("Field “%(name)s” deleted, with its values.") % {"name": name})
