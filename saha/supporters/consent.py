@@ -32,8 +32,9 @@ from saha.supporters.models import (
     PrivacySettings,
 )
 
-# Consent given by the person themselves, as opposed to by an import or an organizer.
-OWN_SOURCES = (ConsentSource.FORM, ConsentSource.API, ConsentSource.CONFIRMATION)
+# Consent given by the person themselves on our own pages. Not the API: an
+# integration may push an old list through it, as an import would.
+OWN_SOURCES = (ConsentSource.FORM, ConsentSource.CONFIRMATION)
 
 # Sent after commit with `record` (a PENDING email consent) and `token`.
 double_opt_in_requested = django.dispatch.Signal()
@@ -137,11 +138,15 @@ def _nothing_to_record(
         return False
     contacts = suppression.contacts_of(person, grant.channel)
     if grant.source in OWN_SOURCES:
-        # The person came back by themselves: their new choice stands.
-        suppression.lift(person.organization_id, grant.channel, contacts)
+        # The person came back by themselves: their new choice stands, once it
+        # is final (a pending double opt-in lifts nothing: anyone can type an
+        # address into a form; `confirm_consent` lifts it).
+        if status == ConsentStatus.GRANTED:
+            suppression.lift(person.organization_id, grant.channel, contacts)
         return False
-    # Withdrew, then was erased: an old spreadsheet cannot bring them back.
-    return grant.source == ConsentSource.IMPORT and bool(
+    # Withdrew, then was erased: an old spreadsheet (or a list pushed through
+    # the API) cannot bring them back.
+    return grant.source in (ConsentSource.IMPORT, ConsentSource.API) and bool(
         suppression.suppressed(person.organization_id, grant.channel, contacts)
     )
 
@@ -206,6 +211,11 @@ def confirm_consent(token: str) -> ConsentRecord:
             created_at=timezone.now(),
         )
         _set_state(pending.person, record, state)
+        suppression.lift(
+            pending.organization_id,
+            pending.channel,
+            suppression.contacts_of(pending.person, pending.channel),
+        )
         audit.log(
             "person", "supporters.consent.confirmed", pending.person, {"channel": record.channel}
         )

@@ -510,6 +510,13 @@ class ChunkWriter:
             contacts = candidate.emails if channel == Channel.EMAIL else candidate.numbers
             for contact in contacts:
                 owners[contact].add(person_id)
+        # People already known may hold suppressed contacts that this row lacks.
+        model, column = (
+            (PersonEmail, "address") if channel == Channel.EMAIL else (PersonPhone, "number")
+        )
+        stored = model.objects.filter(person_id__in=list(wanted)).values_list(column, "person_id")
+        for contact, person_id in stored:
+            owners[contact].add(person_id)
         found = suppressed(self.organization_id, channel, owners)
         return {person_id for contact in found for person_id in owners[contact]}
 

@@ -93,3 +93,72 @@ def test_a_rotated_secret_key_still_recognizes_old_suppressions(owner, settings)
         assert suppression.suppressed(
             owner.organization.pk, Channel.EMAIL, ["rania@example.org"]
         ) == {"rania@example.org"}
+
+
+def test_an_unconfirmed_form_sign_up_does_not_lift_it(owner) -> None:
+    from saha.supporters.consent import confirm_consent, confirmation_token
+    from saha.supporters.models import ConsentRecord, PrivacySettings
+
+    person = sign_up(owner)
+    withdraw(person)
+    erase_person(actor=owner.user, person=person)
+    PrivacySettings.objects.create(organization=owner.organization, email_double_opt_in=True)
+    # anyone can type the address into a public form: it waits for confirmation
+    again = sign_up(owner, source=ConsentSource.FORM)
+    assert current_status(again, Channel.EMAIL) == ConsentStatus.PENDING
+    assert Suppression.objects.exists()
+    # and an import meanwhile cannot use the pending sign-up to subscribe them
+    sign_up(owner, source=ConsentSource.IMPORT)
+    assert current_status(again, Channel.EMAIL) == ConsentStatus.PENDING
+    # the owner of the address confirms: now it is lifted
+    pending = ConsentRecord.objects.get(person=again, status=ConsentStatus.PENDING)
+    confirm_consent(confirmation_token(pending))
+    assert current_status(again, Channel.EMAIL) == ConsentStatus.GRANTED
+    assert not Suppression.objects.exists()
+
+
+def test_a_list_pushed_through_the_api_cannot_resubscribe_either(owner) -> None:
+    person = sign_up(owner)
+    withdraw(person)
+    erase_person(actor=owner.user, person=person)
+    again = sign_up(owner, source=ConsentSource.API)
+    assert current_status(again, Channel.EMAIL) is None
+    assert Suppression.objects.exists()
+
+
+def test_a_bulk_import_checks_the_contacts_the_person_already_has(
+    owner, tmp_path, settings
+) -> None:
+    from saha.supporters import importing
+
+    settings.SAHA_IMPORT_DIR = tmp_path / "imports"
+    person = sign_up(owner)
+    withdraw(person)
+    erase_person(actor=owner.user, person=person)
+    # she comes back without consent (an import with her address and phone)
+    back = upsert_person(
+        organization=owner.organization,
+        actor=owner.user,
+        data=PersonData(email="rania@example.org", phone="03123456"),
+        source="import",
+    ).person
+    # then a file with only her phone, "they agreed to emails"
+    data = b"Name,Phone\nRania,03123456\n"
+    batch = importing.receive_file(
+        organization=owner.organization, actor=owner.user, name="p.csv", chunks=[data]
+    )
+    importing.start_import(
+        batch=batch,
+        actor=owner.user,
+        mapping=batch.mapping,
+        tags=[],
+        language="",
+        consent_email=True,
+        consent_sms=False,
+        consent_wording="News, please.",
+        lawful_basis="consent",
+        attested=True,
+        enqueue=False,
+    )
+    importing.run_import(batch.pk)
+    assert current_status(back, Channel.EMAIL) is None
