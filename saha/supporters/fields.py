@@ -28,8 +28,11 @@ def _key_for(organization: Organization, labels: dict[str, str]) -> str:
     base = next((slugify(v) for v in (labels.get("en"), labels.get("fr")) if v and slugify(v)), "")
     base = (base or "field").replace("-", "_")[:40]
     taken = set(CustomField.objects.for_org(organization).values_list("key", flat=True))
+    people = Person.objects.for_org(organization)
     key, n = base, 2
-    while key in taken:
+    # Not a key some people still hold a value under (a field deleted while an
+    # import was writing it): a new field must start empty.
+    while key in taken or people.filter(custom_fields__has_key=key).exists():
         key, n = f"{base}_{n}", n + 1
     return key
 

@@ -32,6 +32,7 @@ from saha.supporters.models import (
     ConsentState,
     ConsentStatus,
     ContactStatus,
+    CustomField,
     ImportBatch,
     ImportStatus,
     LawfulBasis,
@@ -216,6 +217,15 @@ class ChunkWriter:
     def _write(self, rows: list[RowData], problems: list[Problem]) -> Outcome:
         now = timezone.now()
         candidates = _group(rows)
+        if any(c.custom for c in candidates):
+            # A field deleted while the import runs must not come back with it.
+            live = set(
+                CustomField.objects.filter(organization_id=self.organization_id).values_list(
+                    "key", flat=True
+                )
+            )
+            for candidate in candidates:
+                candidate.custom = {k: v for k, v in candidate.custom.items() if k in live}
         emails = [e for c in candidates for e in c.emails]
         phones = [n for c in candidates for n, _ in c.phones]
         by_email = bulk.existing(PersonEmail, "address", self.organization_id, emails)

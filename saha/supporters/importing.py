@@ -372,6 +372,7 @@ def _import(
                 committed=rows_done,
             )
             rows_done += chunk.size
+            batch.rows_committed = rows_done  # this run's own count, for _finish
             if progress:
                 progress(rows_done)
     return _finish(batch, ImportStatus.DONE)
@@ -478,9 +479,12 @@ def _chunks(
 
 def _finish(batch: ImportBatch, status: str, failure: str = "") -> ImportBatch:
     with transaction.atomic():
-        finished = ImportBatch.objects.filter(pk=batch.pk, status=ImportStatus.RUNNING).update(
-            status=status, failure=failure, finished_at=timezone.now()
-        )
+        # Only the run that owns the batch finishes it: the count of committed
+        # rows it last wrote must still be there (a losing duplicate run that
+        # fails must not fail the winner's import).
+        finished = ImportBatch.objects.filter(
+            pk=batch.pk, status=ImportStatus.RUNNING, rows_committed=batch.rows_committed
+        ).update(status=status, failure=failure, finished_at=timezone.now())
         batch.refresh_from_db()
         if not finished:
             return batch  # finished by another run, which removed the file

@@ -88,3 +88,22 @@ def test_deleting_a_field_deletes_its_values_everywhere(admin) -> None:
 
 def test_organizers_cannot_change_fields(organizer) -> None:
     assert organizer.client().get(fields_url(organizer)).status_code == 403
+
+
+def test_a_new_field_never_reuses_a_key_some_people_still_hold(admin) -> None:
+    from saha.supporters import fields
+
+    upsert_person(
+        organization=admin.organization,
+        actor=admin.user,
+        data=PersonData(email="p@example.org", custom_fields={"branch": "North"}),
+        source="manual",
+    )
+    field = fields.create_field(
+        actor=admin.user,
+        organization=admin.organization,
+        labels={"en": "Branch"},
+        kind="number",
+        choices=[],
+    )
+    assert field.key == "branch_2"
