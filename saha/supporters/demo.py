@@ -22,8 +22,10 @@ from saha.supporters.models import (
     Channel,
     ConsentSource,
     ConsentStatus,
+    CustomField,
     FieldKind,
     Person,
+    Segment,
     Source,
     Tag,
 )
@@ -139,15 +141,18 @@ def contribute(organization: Any, owner: Any) -> dict[str, str]:
 
 def _load(organization: Any, owner: Any) -> None:
     rng = random.Random(2026)
-    fields.create_field(
-        actor=ACTOR,
-        organization=organization,
-        labels={"ar": "عضو منذ", "en": "Member since", "fr": "Membre depuis"},
-        kind=FieldKind.NUMBER,
-        choices=[],
-    )
+    # Loaded again after its people were erased: what remains is reused.
+    since = CustomField.objects.for_org(organization).filter(labels__en="Member since").first()
+    if since is None:
+        since = fields.create_field(
+            actor=ACTOR,
+            organization=organization,
+            labels={"ar": "عضو منذ", "en": "Member since", "fr": "Membre depuis"},
+            kind=FieldKind.NUMBER,
+            choices=[],
+        )
     for index in range(DEMO_PEOPLE):
-        data = _person(rng, index)
+        data = _person(rng, index, since.key)
         result = upsert_person(
             organization=organization,
             actor=ACTOR,
@@ -177,12 +182,13 @@ def _load(organization: Any, owner: Any) -> None:
             {"language": ["ar"], "region": ["North", "Akkar"]},
         ),
     ]:
-        subject.save_segment(
-            actor=owner, organization=organization, name=name, definition=definition
-        )
+        if not Segment.objects.for_org(organization).filter(name=name).exists():
+            subject.save_segment(
+                actor=owner, organization=organization, name=name, definition=definition
+            )
 
 
-def _person(rng: random.Random, index: int) -> PersonData:
+def _person(rng: random.Random, index: int, since_key: str) -> PersonData:
     language = rng.choices(["ar", "fr", "en"], weights=[6, 2, 2])[0]
     given_index = rng.randrange(len(GIVEN[language]))
     latin = LATIN.get(language, GIVEN[language])[given_index]
@@ -204,7 +210,7 @@ def _person(rng: random.Random, index: int) -> PersonData:
         language=language,
         country="LB",
         region=rng.choice(REGIONS),
-        custom_fields={"member_since": rng.randrange(2015, 2027)} if index % 4 == 0 else {},
+        custom_fields={since_key: rng.randrange(2015, 2027)} if index % 4 == 0 else {},
         tags=rng.sample(TAGS, k=rng.choice([0, 1, 1, 2])),
         consents=consents,
     )

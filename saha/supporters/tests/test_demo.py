@@ -40,3 +40,12 @@ def test_the_demo_has_fictional_people_in_three_languages_and_loads_once(
     # loading again changes nothing
     load_demo()
     assert people.count() == 300 and Segment.objects.count() == 2
+
+
+def test_the_demo_loads_again_after_its_people_were_erased(settings, tmp_path) -> None:
+    settings.VAR_DIR = tmp_path
+    load_demo()
+    Person.objects.filter(organization__slug=DEMO_SLUG).delete()
+    load_demo()
+    assert Person.objects.filter(organization__slug=DEMO_SLUG).count() == 300
+    assert CustomField.objects.count() == 1 and Segment.objects.count() == 2

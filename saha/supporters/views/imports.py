@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
-from saha.accounts.mfa import mfa_detour
+from saha.accounts.mfa import mfa_detour, session_passed_mfa
 from saha.core.errors import DomainError
 from saha.core.tenancy import get_for_org_or_404
 from saha.organizations.access import organization_view
@@ -95,7 +95,11 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if batch.status != ImportStatus.DRAFT:
         context = _progress(request, batch)
         # The problems quote the file, as the report does: shown to the same members.
-        problems = list(batch.problems.all()[:20]) if context["may_download_report"] else []
+        # ... and, for someone else's import, only in a session that passed MFA.
+        shown = context["may_download_report"] and (
+            batch.created_by_id == request.user.pk or session_passed_mfa(request)
+        )
+        problems = list(batch.problems.all()[:20]) if shown else []
         for problem in problems:
             problem.text = PROBLEM_TEXT.get(problem.code, problem.code)  # type: ignore[attr-defined]
         return render(request, "supporters/import_detail.html", {**context, "problems": problems})
