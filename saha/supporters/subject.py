@@ -11,8 +11,6 @@ too, each with its audit row.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -25,6 +23,7 @@ from django.utils.translation import gettext as _
 from saha.core import audit
 from saha.core.errors import Conflict, DomainError
 from saha.supporters import timeline
+from saha.supporters.exporting import encode, neutralize
 from saha.supporters.models import (
     ConsentRecord,
     CustomField,
@@ -177,23 +176,14 @@ def _cell(value: Any) -> str:
         return ""
     text = value if isinstance(value, str) else json.loads(json.dumps(value, cls=DjangoJSONEncoder))
     text = str(text)
-    # A spreadsheet runs a cell that starts like a formula; a number such as
-    # +9613123456 is left alone.
-    if text[:1] in ("=", "@", "\t", "\r") or (
-        text[:1] in ("+", "-") and not text[1:].replace(".", "", 1).isdigit()
-    ):
-        return "'" + text
-    return text
+    # A bare signed number, such as +9613123456, is a value, not a formula.
+    if text[:1] in ("+", "-") and text[1:].replace(".", "", 1).isdigit():
+        return text
+    return neutralize(text)
 
 
 def csv_text(data: dict[str, Any]) -> str:
-    buffer = io.StringIO()
-    # The byte-order mark makes spreadsheets read the Arabic as UTF-8.
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_HEADER)
-    writer.writerows(csv_rows(data))
-    return buffer.getvalue()
+    return b"".join(encode(iter([CSV_HEADER, *csv_rows(data)]))).decode()
 
 
 # --- Privacy settings ----------------------------------------------------------
