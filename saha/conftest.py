@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +10,13 @@ from django.test import Client
 
 from saha.organizations.models import Membership, Organization
 from saha.organizations.roles import Role
-from saha.testing.factories import PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
+from saha.testing.factories import (
+    PASSWORD,
+    MembershipFactory,
+    OrganizationFactory,
+    UserFactory,
+    pass_mfa,
+)
 
 pytest_plugins = ["saha.testing.browser"]
 
@@ -35,17 +40,8 @@ class Persona:
 
     def mfa_client(self) -> Client:
         """Signed in with a second factor, as allauth records it (exports need it)."""
-        from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
-        from allauth.account.internal.userkit import user_id_to_str
-
         client = self.client()
-        session = client.session
-        session[AUTHENTICATION_METHODS_SESSION_KEY] = [
-            {"method": "password", "at": time.time()},
-            {"method": "mfa", "at": time.time(), "type": "totp"},
-        ]
-        session["account_authentication_methods_user"] = user_id_to_str(self.user)
-        session.save()
+        pass_mfa(client, self.user)
         return client
 
 

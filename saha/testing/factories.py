@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import factory
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
@@ -51,3 +53,19 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     organization = factory.SubFactory(OrganizationFactory)
     user = factory.SubFactory(UserFactory)
     role = Role.ORGANIZER
+
+
+def pass_mfa(client: Any, user: Any) -> None:
+    """Make the client's session one that passed a second factor, as allauth records it."""
+    import time
+
+    from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
+    from allauth.account.internal.userkit import user_id_to_str
+
+    session = client.session
+    session[AUTHENTICATION_METHODS_SESSION_KEY] = [
+        {"method": "password", "at": time.time()},
+        {"method": "mfa", "at": time.time(), "type": "totp"},
+    ]
+    session["account_authentication_methods_user"] = user_id_to_str(user)
+    session.save()

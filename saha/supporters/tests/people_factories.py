@@ -14,7 +14,9 @@ from typing import Any
 import factory
 import pytest
 from django.db import connection, connections
+from django.urls import reverse
 
+from saha.core.models import AuditEntry
 from saha.supporters.consent import ConsentGrant, record_consent
 from saha.supporters.models import (
     Channel,
@@ -28,6 +30,7 @@ from saha.supporters.models import (
     Tag,
     Tagging,
 )
+from saha.supporters.services import PersonData, upsert_person
 from saha.supporters.text import normalize_name
 from saha.testing.factories import OrganizationFactory
 
@@ -123,3 +126,74 @@ def run_at_once(count: int, work: Callable[[int], Any]) -> tuple[list[Any], list
     for thread in threads:
         thread.join(timeout=60)
     return results, errors
+
+
+def receive_csv(
+    persona: Any, text: str | bytes, name: str = "people.csv", encoding: str = "auto"
+) -> Any:
+    """Upload a CSV as `persona` would, in chunks: a DRAFT import batch."""
+    from saha.supporters import importing
+
+    data = text.encode() if isinstance(text, str) else text
+    return importing.receive_file(
+        organization=persona.organization,
+        actor=persona.user,
+        name=name,
+        chunks=[data[i : i + 1000] for i in range(0, len(data), 1000)],
+        encoding=encoding,
+    )
+
+
+def start_import(persona: Any, batch: Any, **overrides: Any) -> Any:
+    """Start a batch with its guessed columns, attested, without queuing a task."""
+    from saha.supporters import importing
+
+    options = {
+        "mapping": batch.mapping,
+        "tags": [],
+        "language": "",
+        "consent_email": False,
+        "consent_sms": False,
+        "consent_wording": "",
+        "lawful_basis": "consent",
+        "attested": True,
+        **overrides,
+    }
+    return importing.start_import(batch=batch, actor=persona.user, enqueue=False, **options)
+
+
+# --- Pages -------------------------------------------------------------------
+
+
+def url(name: str, organization: Any, **kwargs: Any) -> str:
+    return reverse(f"supporters:{name}", kwargs={"slug": organization.slug, **kwargs})
+
+
+def make_person(organization: Any, **fields: Any) -> Person:
+    """A person through the real sign-up path, as a web form would add them."""
+    fields.setdefault("email", f"p{Person.objects.count() + 1}-{id(fields)}@example.org")
+    consents = fields.pop("consents", ())
+    return upsert_person(
+        organization=organization,
+        actor="test",
+        data=PersonData(consents=consents, **fields),
+        source=Source.FORM,
+    ).person
+
+
+def grant(channel: str = Channel.EMAIL, status: str = ConsentStatus.GRANTED) -> ConsentGrant:
+    return ConsentGrant(
+        channel=channel, status=status, wording="Keep me informed.", source=ConsentSource.FORM
+    )
+
+
+def audited(action: str, person: Person | None = None) -> list[AuditEntry]:
+    entries = AuditEntry.objects.filter(action=action)
+    if person is not None:
+        entries = entries.filter(target_id=str(person.pk))
+    return list(entries)
+
+
+def own_queries(context: Any) -> list[str]:
+    """The queries of the supporters' tables: the page's own work, without the session's."""
+    return [q["sql"] for q in context.captured_queries if "supporters_" in q["sql"]]

@@ -52,7 +52,12 @@ from saha.supporters.models import (
     Tag,
     Tagging,
 )
-from saha.supporters.tests.people_factories import PersonFactory, consent
+from saha.supporters.tests.people_factories import (
+    PersonFactory,
+    consent,
+    receive_csv,
+    start_import,
+)
 from saha.testing.browser import (
     assert_fits_width,
     console_errors,
@@ -186,25 +191,8 @@ def read_csv(download: Download) -> list[list[str]]:
 
 def queued_import(persona: Persona, path: Path) -> ImportBatch:
     """A batch uploaded and started, waiting for a worker that has not come yet."""
-    batch = importing.receive_file(
-        organization=persona.organization,
-        actor=persona.user,
-        name=path.name,
-        chunks=[path.read_bytes()],
-    )
-    return importing.start_import(
-        batch=batch,
-        actor=persona.user,
-        mapping=batch.mapping,
-        tags=[],
-        language="",
-        consent_email=False,
-        consent_sms=False,
-        consent_wording="",
-        lawful_basis="membership",
-        attested=True,
-        enqueue=False,
-    )
+    batch = receive_csv(persona, path.read_bytes(), name=path.name)
+    return start_import(persona, batch, lawful_basis="membership")
 
 
 # --- Import -------------------------------------------------------------------

@@ -23,6 +23,7 @@ from saha.supporters.models import (
     PersonEmail,
     Tag,
 )
+from saha.supporters.tests.people_factories import receive_csv, start_import
 from saha.supporters.timeline import timeline
 
 pytestmark = pytest.mark.django_db
@@ -40,17 +41,7 @@ def _import_dir(tmp_path, settings):
     settings.SAHA_IMPORT_DIR = tmp_path / "imports"
 
 
-def receive(
-    owner, text: str | bytes, name: str = "people.csv", encoding: str = "auto"
-) -> ImportBatch:
-    data = text.encode() if isinstance(text, str) else text
-    return importing.receive_file(
-        organization=owner.organization,
-        actor=owner.user,
-        name=name,
-        chunks=[data[i : i + 1000] for i in range(0, len(data), 1000)],
-        encoding=encoding,
-    )
+receive = receive_csv
 
 
 def run(
@@ -62,17 +53,14 @@ def run(
     chunk_rows: int = 2000,
     **extra,
 ):
-    importing.start_import(
-        batch=batch,
-        actor=owner.user,
+    start_import(
+        owner,
+        batch,
         mapping=extra.pop("mapping", batch.mapping),
         tags=list(tags),
         language="ar",
         consent_email=consent_email,
-        consent_sms=False,
         consent_wording="I want news from Friends of the Shore." if consent_email else "",
-        lawful_basis="consent",
-        attested=True,
     )
     return importing.run_import(batch.pk, chunk_rows=chunk_rows)
 
@@ -218,18 +206,7 @@ def test_import_never_regrants_a_withdrawn_consent(owner) -> None:
 def test_a_rerun_resumes_after_the_last_committed_chunk(owner) -> None:
     lines = "".join(f"P{i},p{i}@example.org\n" for i in range(10))
     batch = receive(owner, "Name,Email\n" + lines)
-    importing.start_import(
-        batch=batch,
-        actor=owner.user,
-        mapping=batch.mapping,
-        tags=[],
-        language="",
-        consent_email=False,
-        consent_sms=False,
-        consent_wording="",
-        lawful_basis="consent",
-        attested=True,
-    )
+    start_import(owner, batch)
     # given a worker that died after committing 4 rows and leaving the batch RUNNING
     ImportBatch.objects.filter(pk=batch.pk).update(
         status=ImportStatus.RUNNING, rows_committed=4, rows_read=4
@@ -244,18 +221,7 @@ def test_a_rerun_resumes_after_the_last_committed_chunk(owner) -> None:
 def test_cancel_stops_between_chunks_and_keeps_what_was_imported(owner) -> None:
     lines = "".join(f"P{i},p{i}@example.org\n" for i in range(10))
     batch = receive(owner, "Name,Email\n" + lines)
-    importing.start_import(
-        batch=batch,
-        actor=owner.user,
-        mapping=batch.mapping,
-        tags=[],
-        language="",
-        consent_email=False,
-        consent_sms=False,
-        consent_wording="",
-        lawful_basis="consent",
-        attested=True,
-    )
+    start_import(owner, batch)
     ImportBatch.objects.filter(pk=batch.pk).update(
         rows_committed=3, rows_read=3, cancel_requested=True
     )
@@ -266,32 +232,14 @@ def test_cancel_stops_between_chunks_and_keeps_what_was_imported(owner) -> None:
 
 def test_start_requires_a_contact_column_an_attestation_and_wording(owner) -> None:
     batch = receive(owner, CSV)
-    common = dict(
-        batch=batch,
-        actor=owner.user,
-        tags=[],
-        language="",
-        consent_sms=False,
-        lawful_basis="consent",
-    )
     with pytest.raises(DomainError) as caught:
-        importing.start_import(
-            **common,
-            mapping={"0": "given_name"},
-            consent_email=False,
-            consent_wording="",
-            attested=True,
-        )
+        start_import(owner, batch, mapping={"0": "given_name"})
     assert caught.value.code == "missing_columns"
     with pytest.raises(DomainError) as caught:
-        importing.start_import(
-            **common, mapping=batch.mapping, consent_email=False, consent_wording="", attested=False
-        )
+        start_import(owner, batch, attested=False)
     assert caught.value.code == "not_attested"
     with pytest.raises(DomainError) as caught:
-        importing.start_import(
-            **common, mapping=batch.mapping, consent_email=True, consent_wording=" ", attested=True
-        )
+        start_import(owner, batch, consent_email=True, consent_wording=" ")
     assert caught.value.code == "wording_required"
 
 

@@ -37,7 +37,9 @@ from saha.supporters.tests.people_factories import (
     EmailFactory,
     PersonFactory,
     postgres_only,
+    receive_csv,
     run_at_once,
+    start_import,
 )
 
 pytestmark = pytest.mark.django_db
@@ -51,30 +53,14 @@ def _import_dir(tmp_path, settings):
 
 
 def receive(owner, text: str | bytes, encoding: str = "auto") -> ImportBatch:
-    data = text.encode() if isinstance(text, str) else text
-    return importing.receive_file(
-        organization=owner.organization,
-        actor=owner.user,
-        name="people.csv",
-        chunks=[data[i : i + 1000] for i in range(0, len(data), 1000)],
-        encoding=encoding,
-    )
+    return receive_csv(owner, text, encoding=encoding)
 
 
 def start(owner, batch: ImportBatch, **overrides) -> ImportBatch:
     consent = overrides.pop("consent", False)
-    options = {
-        "mapping": batch.mapping,
-        "tags": [],
-        "language": "en",
-        "consent_email": consent,
-        "consent_sms": consent,
-        "consent_wording": WORDING if consent else "",
-        "lawful_basis": "consent",
-        "attested": True,
-        **overrides,
-    }
-    return importing.start_import(batch=batch, actor=owner.user, enqueue=False, **options)
+    wording = WORDING if consent else ""
+    options = {"consent_email": consent, "consent_sms": consent, "consent_wording": wording}
+    return start_import(owner, batch, language="en", **{**options, **overrides})
 
 
 def run(

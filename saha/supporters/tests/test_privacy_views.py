@@ -22,9 +22,10 @@ from saha.supporters.models import (
     PersonEmail,
     PrivacySettings,
 )
-from saha.supporters.tests.test_people_views import audited, grant, make_person, pass_mfa, url
+from saha.supporters.tests.people_factories import audited, grant, make_person, url
+from saha.testing.factories import pass_mfa
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 VALID = {
     "email_double_opt_in": "on",
@@ -32,12 +33,6 @@ VALID = {
     "forget_inactive_after_months": "24",
     "drop_event_phones_after_days": "30",
 }
-
-
-@pytest.fixture(autouse=True)
-def english(settings: Any) -> None:
-    """Pages in English, so that assertions on words hold once the catalogues translate them."""
-    settings.LANGUAGE_CODE = "en"
 
 
 @pytest.fixture

@@ -17,15 +17,9 @@ from saha.supporters.tests.test_people_views import (
     url,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
 PAGE_QUERIES = 22
-
-
-@pytest.fixture(autouse=True)
-def english(settings: Any) -> None:
-    """Pages in English, so that assertions on words hold once the catalogues translate them."""
-    settings.LANGUAGE_CODE = "en"
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from saha.supporters import suppression
 from saha.supporters.consent import ConsentGrant, current_status, record_consent
 from saha.supporters.models import Channel, ConsentSource, ConsentStatus, Suppression
 from saha.supporters.services import PersonData, erase_person, upsert_person
+from saha.supporters.tests.people_factories import receive_csv, start_import
 
 pytestmark = pytest.mark.django_db
 
@@ -144,21 +145,7 @@ def test_a_bulk_import_checks_the_contacts_the_person_already_has(
     ).person
     # then a file with only her phone, "they agreed to emails"
     data = b"Name,Phone\nRania,03123456\n"
-    batch = importing.receive_file(
-        organization=owner.organization, actor=owner.user, name="p.csv", chunks=[data]
-    )
-    importing.start_import(
-        batch=batch,
-        actor=owner.user,
-        mapping=batch.mapping,
-        tags=[],
-        language="",
-        consent_email=True,
-        consent_sms=False,
-        consent_wording="News, please.",
-        lawful_basis="consent",
-        attested=True,
-        enqueue=False,
-    )
+    batch = receive_csv(owner, data)
+    start_import(owner, batch, consent_email=True, consent_wording="News, please.")
     importing.run_import(batch.pk)
     assert current_status(back, Channel.EMAIL) is None
