@@ -46,7 +46,20 @@ def get_for_org_or_404(
     """The one way a view fetches a single organization-owned row."""
     if isinstance(queryset, type):
         queryset = queryset._default_manager.all()
+    if "pk" in lookup and not is_row_id(lookup["pk"]):
+        raise Http404
     try:
         return queryset.filter(organization=organization).get(**lookup)
     except (queryset.model.DoesNotExist, ValueError, TypeError):
         raise Http404 from None
+
+
+# Primary keys are 64-bit: SQLite refuses a larger integer outright (a 500),
+# and "²".isdigit() is true while int("²") fails.
+MAX_ROW_ID = 2**63 - 1
+
+
+def is_row_id(value: object) -> bool:
+    """Whether `value` (from a URL, a form or a query string) can be a primary key."""
+    text = str(value)
+    return text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ROW_ID

@@ -14,6 +14,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from saha.core.tenancy import is_row_id
 from saha.supporters import segments
 from saha.supporters.models import (
     Channel,
@@ -151,8 +152,7 @@ class BulkTagForm(forms.Form):
         self.fields["person"].error_messages["required"] = _("Select at least one person.")
 
     def clean_person(self) -> list[int]:
-        # Ids past 64 bits name nobody (and SQLite refuses them).
-        ids = [pk for pk in self.cleaned_data["person"] if 0 < pk < 2**63]
+        ids = [pk for pk in self.cleaned_data["person"] if is_row_id(pk)]
         if len(ids) > BULK_LIMIT:
             raise forms.ValidationError(
                 _("At most %(count)d people at once.") % {"count": BULK_LIMIT}

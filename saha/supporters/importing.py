@@ -79,8 +79,7 @@ csv.field_size_limit(1024 * 1024)
 
 
 class ImportFileError(DomainError):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(code, message, status=400)
+    """A file that cannot be imported as it is (400)."""
 
 
 class ClaimLost(Exception):

@@ -27,6 +27,7 @@ from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.utils.translation import gettext_lazy as _
 
+from saha.core.tenancy import is_row_id
 from saha.supporters.models import Channel, ConsentState, ConsentStatus, Person, Tag, Tagging
 
 if TYPE_CHECKING:
@@ -77,12 +78,11 @@ class TagChoiceField(forms.ModelMultipleChoiceField):
 
     def _check_values(self, value: Any) -> Any:
         for item in value:
-            text = str(item)
-            if not (text.isascii() and text.isdigit()) or int(text) >= 2**63:
+            if not is_row_id(item):
                 raise forms.ValidationError(
                     self.error_messages["invalid_pk_value"],
                     code="invalid_pk_value",
-                    params={"pk": text},
+                    params={"pk": item},
                 )
         return super()._check_values(value)
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from saha.core import audit
-from saha.core.errors import DomainError
+from saha.core.errors import Conflict, DomainError
 from saha.supporters import suppression
 from saha.supporters.consent import ConsentGrant, recompute_states, record_consent
 from saha.supporters.models import (
@@ -55,15 +55,11 @@ ERASE_BATCH = 500
 
 
 class InvalidContact(DomainError):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(code, message, status=400)
+    """An address or number that is not one (400)."""
 
 
-class ContactTaken(DomainError):
-    """The address or number belongs to another person of the organization."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(code, message, status=409)
+class ContactTaken(Conflict):
+    """The address or number belongs to another person of the organization (409)."""
 
 
 def _email_taken() -> ContactTaken:

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from saha.accounts.mfa import mfa_session_required
 from saha.core.errors import DomainError
-from saha.core.tenancy import get_for_org_or_404
+from saha.core.tenancy import get_for_org_or_404, is_row_id
 from saha.organizations.access import organization_view
 from saha.organizations.roles import Permission
 from saha.supporters import segments, services, subject, timeline
@@ -57,7 +57,6 @@ from saha.supporters.services import PersonData
 from saha.supporters.text import normalize_email, normalize_phone
 
 PAGE_SIZE = 50
-MAX_ID = 2**63
 MERGE_RESULTS = 20
 TAG_SUGGESTIONS = 200
 # The list counts the organization's people up to here: cheap however large
@@ -408,9 +407,7 @@ def person_remove_contact(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _int_or_404(value: str) -> int:
-    # isdigit() alone accepts "²" and other digits int() refuses; and SQLite
-    # refuses integers past 64 bits.
-    if not (value.isascii() and value.isdigit()) or int(value) >= MAX_ID:
+    if not is_row_id(value):
         raise Http404
     return int(value)
 
