@@ -315,3 +315,10 @@ def test_odd_ids_in_post_bodies_are_refused_not_crashes(organizer, value) -> Non
         reverse("supporters:tag_selected", args=[slug]), {"person": value, "tags": "x"}
     )
     assert tagged.status_code in (302, 400)
+
+
+def test_the_merge_page_opens_in_a_chosen_language(organizer, person) -> None:
+    response = organizer.client().get(
+        url("person_merge", organizer.organization, pk=person.pk), {"lang": "ar"}
+    )
+    assert response.status_code == 200

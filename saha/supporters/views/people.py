@@ -444,7 +444,8 @@ def person_merge(request: HttpRequest, pk: int) -> HttpResponse:
     """Find the duplicate of this person, by the same search as the list."""
     organization = request.organization  # type: ignore[attr-defined]
     person = _person(request, pk)
-    form = MergeSearchForm(request.GET or None)
+    # A search only when there is one: `?lang=ar` alone is not a search.
+    form = MergeSearchForm(request.GET if "q" in request.GET else None)
     candidates: list[Person] = []
     if form.is_valid():
         others = Person.objects.for_org(organization).exclude(pk=person.pk)
