@@ -107,3 +107,6 @@ def _fresh_cache() -> Any:
 
     cache.clear()
     yield
+
+
+pytest_plugins += ["saha.testing.fixtures"]

@@ -150,3 +150,99 @@ def test_the_deploy_check_warns_about_a_wrong_base_url(
     assert warning in output
     other = "saha.W002" if warning == "saha.W001" else "saha.W001"
     assert other not in output
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("", {"SMS_BACKEND": "console"}),
+        ("memory:", {"SMS_BACKEND": "memory"}),
+        ("file:///srv/sms", {"SMS_BACKEND": "file", "SMS_FILE_PATH": "/srv/sms"}),
+        (
+            "twilio://AC123:t%40k@api.twilio.com?from=+15550000",
+            {
+                "SMS_BACKEND": "twilio",
+                "SMS_API_URL": "https://api.twilio.com",
+                "SMS_API_USER": "AC123",
+                "SMS_API_PASSWORD": "t@k",
+                "SMS_ACCOUNT": "AC123",
+                "SMS_FROM": "+15550000",
+            },
+        ),
+        (
+            "twilio+http://SK1:secret@127.0.0.1:8080?account=AC9&messaging_service=MG1",
+            {
+                "SMS_API_URL": "http://127.0.0.1:8080",
+                "SMS_ACCOUNT": "AC9",
+                "SMS_MESSAGING_SERVICE": "MG1",
+            },
+        ),
+        (
+            "https://:tok@sms.example.org/v1/messages?from=SAHA&timeout=3&tenant=lb",
+            {
+                "SMS_BACKEND": "http",
+                "SMS_API_URL": "https://sms.example.org/v1/messages?tenant=lb",
+                "SMS_API_TOKEN": "tok",
+                "SMS_API_USER": "",
+                "SMS_FROM": "SAHA",
+                "SMS_TIMEOUT": 3,
+            },
+        ),
+        (
+            "http://user:pass@127.0.0.1:9000/messages",
+            {"SMS_API_USER": "user", "SMS_API_PASSWORD": "pass", "SMS_API_TOKEN": ""},
+        ),
+    ],
+)
+def test_sms_url_forms(url: str, expected: dict[str, object], tmp_path: Path) -> None:
+    config = env.sms_config(url, tmp_path)
+    assert {key: config[key] for key in expected} == expected
+
+
+def test_sms_defaults_to_the_console_and_a_file_under_var(tmp_path: Path) -> None:
+    assert env.sms_config("file:", tmp_path)["SMS_FILE_PATH"] == str(tmp_path / "sms")
+
+
+def test_an_sms_body_template_is_parsed(tmp_path: Path) -> None:
+    template = '{"msisdn": "{to}", "text": "{body}"}'
+    config = env.sms_config("https://:t@sms.example.org/send", tmp_path, template)
+    assert config["SMS_BODY_TEMPLATE"] == {"msisdn": "{to}", "text": "{body}"}
+
+
+@pytest.mark.parametrize(
+    ("url", "template"),
+    [
+        ("carrier-pigeon://loft", ""),
+        ("twilio://AC1:tok@api.twilio.com", ""),  # no sender
+        ("twilio://api.twilio.com?from=+1555", ""),  # no credentials
+        ("twilio://AC1:tok@api.twilio.com?from=+1555&colour=red", ""),
+        ("twilio://AC1:tok@api.twilio.com?from=+1555&scheme=ftp", ""),
+        ("https://:t@sms.example.org/send?timeout=soon", ""),
+        ("https://:t@sms.example.org:port/send", ""),
+        ("https:///send", ""),
+        ("https://:t@sms.example.org/send", "not json"),
+        ("https://:t@sms.example.org/send", '["{to}", "{body}"]'),
+        ("https://:t@sms.example.org/send", '{"to": "{to}"}'),  # no {body}
+        ("console:", '{"to": "{to}", "body": "{body}"}'),
+    ],
+)
+def test_bad_sms_urls_are_refused(url: str, template: str, tmp_path: Path) -> None:
+    with pytest.raises(ImproperlyConfigured, match="SMS_"):
+        env.sms_config(url, tmp_path, template)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SMS_URL", "carrier-pigeon://loft"),
+        ("SMS_BODY_TEMPLATE", "{not json"),
+        ("SAHA_SMS_RATE", "-1"),
+        ("SAHA_DKIM_SELECTOR", "saha2026"),  # without a key file and a domain
+    ],
+)
+def test_the_process_refuses_to_start_on_bad_messaging_settings(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    result = run_check(tmp_path, **{name: value})
+    assert result.returncode != 0
+    assert name in result.stderr
