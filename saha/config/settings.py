@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "saha.accounts",
     "saha.organizations",
     "saha.supporters",
+    "saha.messaging",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -169,6 +170,23 @@ if not (
 SAHA_IMPORT_DIR = Path(env.get_str("SAHA_IMPORT_DIR") or VAR_DIR / "imports")
 SAHA_IMPORT_MAX_MB = env.get_int("SAHA_IMPORT_MAX_MB", 512)
 
+# --- Messaging: the outbox ----------------------------------------------------
+# How long a worker holds the deliveries it claimed; one that stays silent
+# longer is presumed dead and its deliveries are reclaimed (see outbox.py).
+SAHA_OUTBOX_LEASE_SECONDS = env.get_int("SAHA_OUTBOX_LEASE_SECONDS", 120, minimum=2)
+# Deliveries claimed at once, and handed to the provider between two commits:
+# the second is the most a worker's crash can leave with an unknown outcome.
+SAHA_OUTBOX_BATCH = env.get_int("SAHA_OUTBOX_BATCH", 500, minimum=1)
+SAHA_OUTBOX_CHUNK = env.get_int("SAHA_OUTBOX_CHUNK", 50, minimum=1)
+# What to do with a message whose outcome is unknown when the provider cannot
+# be asked: "resend" (with the same Message-ID) or "fail".
+SAHA_UNKNOWN_OUTCOME = env.get_choice("SAHA_UNKNOWN_OUTCOME", "resend", ["resend", "fail"])
+# Drains started side by side for a broadcast (each needs a free worker).
+SAHA_OUTBOX_WORKERS = env.get_int("SAHA_OUTBOX_WORKERS", 2, minimum=1)
+SAHA_UNSUBSCRIBE_MAILTO = env.get_str("SAHA_UNSUBSCRIBE_MAILTO")
+SAHA_BOUNCE_LIMIT = env.get_int("SAHA_BOUNCE_LIMIT", 2, minimum=1)
+SAHA_SEND_ATTEMPTS = env.get_int("SAHA_SEND_ATTEMPTS", 6, minimum=1)
+
 # --- Static and media files ---------------------------------------------------
 
 STATIC_URL = "/static/"
@@ -200,6 +218,21 @@ if "@" not in DEFAULT_FROM_EMAIL:
         "DEFAULT_FROM_EMAIL must be an address, such as Saha <saha@example.org>."
     )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Outgoing email is DKIM-signed when all three are set (docs/messaging-providers.md).
+SAHA_DKIM_KEY_FILE = env.get_str("SAHA_DKIM_KEY_FILE")
+SAHA_DKIM_SELECTOR = env.get_str("SAHA_DKIM_SELECTOR")
+SAHA_DKIM_DOMAIN = env.get_str("SAHA_DKIM_DOMAIN")
+_dkim = [SAHA_DKIM_KEY_FILE, SAHA_DKIM_SELECTOR, SAHA_DKIM_DOMAIN]
+if any(_dkim) and not all(_dkim):
+    raise ImproperlyConfigured(
+        "SAHA_DKIM_KEY_FILE, SAHA_DKIM_SELECTOR and SAHA_DKIM_DOMAIN go together: "
+        "set all three or none."
+    )
+# SMS: console by default; see env.sms_config for the SMS_URL forms.
+globals().update(env.sms_config(env.get_str("SMS_URL"), VAR_DIR, env.get_str("SMS_BODY_TEMPLATE")))
+# Messages per second the outbox hands each channel's provider (0: no limit).
+EMAIL_RATE = env.get_int("SAHA_EMAIL_RATE", 0, minimum=0)
+SMS_RATE = env.get_int("SAHA_SMS_RATE", 0, minimum=0)
 
 # --- Accounts (django-allauth) ------------------------------------------------
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("saha.organizations.urls")),
     path("", include("saha.supporters.urls")),
+    path("", include("saha.messaging.urls")),
 ]
 
 if settings.MEDIA_URL.startswith("/") and not settings.MEDIA_URL.startswith("//"):

@@ -34,7 +34,7 @@ from saha.supporters.models import (
 
 # Consent given by the person themselves on our own pages. Not the API: an
 # integration may push an old list through it, as an import would.
-OWN_SOURCES = (ConsentSource.FORM, ConsentSource.CONFIRMATION)
+OWN_SOURCES = (ConsentSource.FORM, ConsentSource.CONFIRMATION, ConsentSource.PREFERENCES)
 
 # Sent after commit with `record` (a PENDING email consent) and `token`.
 double_opt_in_requested = django.dispatch.Signal()

@@ -247,6 +247,9 @@ class ConsentSource(models.TextChoices):
     MANUAL = "manual", _("Organizer, by hand")
     CONFIRMATION = "confirmation", _("Confirmation link")
     UNSUBSCRIBE = "unsubscribe", _("Unsubscribe link")
+    PREFERENCES = "preferences", _("Preference page")
+    SMS_REPLY = "sms_reply", _("Reply to an SMS")
+    COMPLAINT = "complaint", _("Spam complaint")
     MERGE = "merge", _("Merge of two people")
 
 

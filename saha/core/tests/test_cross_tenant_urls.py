@@ -29,6 +29,12 @@ NOT_ORGANIZATION_PAGES = {
     "invitations/accept/": "acts on the invitation in the visitor's own session",
     "o/<slug:slug>/": "the public page: public by design",
     "media/<path:path>": "uploaded public files (logos)",
+    "c/<str:token>/": "double opt-in link: a signed token, tested in messaging",
+    "u/<str:token>/": "unsubscribe: a signed delivery token, forgeries tested in messaging",
+    "u/<str:token>/preferences/": "preference page: a signed delivery token, tested in messaging",
+    "hooks/<slug:org>/<str:key>/sms/": "inbound SMS: the organization's webhook key",
+    "hooks/<slug:org>/<str:key>/email-events/": "bounces: the organization's webhook key",
+    "hooks/<slug:org>/<str:key>/unsubscribe-email/": "mailto: the organization's webhook key",
 }
 ALLAUTH_PREFIX = "accounts/"
 
@@ -63,6 +69,7 @@ PK_OBJECTS = [
     ("people/exports/", "export"),
     ("people/fields/", "custom_field"),
     ("people/", "person"),
+    ("messages/", "broadcast"),
 ]
 
 
@@ -76,6 +83,8 @@ def kwargs_for(route: str, objects: dict[str, Any]) -> dict[str, Any]:
         kwargs["pk"] = objects[name].pk
     if "<int:other_pk>" in route:
         kwargs["other_pk"] = objects["other_person"].pk
+    if "<slug:language>" in route:
+        kwargs["language"] = "en"
     unknown = set(re.findall(r"<\w+:(\w+)>", route)) - kwargs.keys()
     assert not unknown, f"teach kwargs_for to fill {unknown} in {route}"
     return kwargs
@@ -83,6 +92,7 @@ def kwargs_for(route: str, objects: dict[str, Any]) -> dict[str, Any]:
 
 def objects_of(outsider: Any) -> dict[str, Any]:
     """One of everything in organization B, for the URLs to point at."""
+    from saha.messaging.broadcasts import BroadcastData, create_broadcast, save_version
     from saha.supporters.exporting import request_export
     from saha.supporters.models import CustomField, ImportBatch, Segment
     from saha.supporters.services import PersonData, upsert_person
@@ -91,6 +101,13 @@ def objects_of(outsider: Any) -> dict[str, Any]:
     invitation, _token = invite_member(
         actor_membership=outsider.membership, email="new@example.org", role="viewer"
     )
+
+    broadcast = create_broadcast(
+        actor=outsider.user,
+        organization=organization,
+        data=BroadcastData(name="B's", channel="email", segment=None, fallback_language="en"),
+    )
+    save_version(actor=outsider.user, broadcast=broadcast, language="en", subject="B", body="B")
 
     def person(email: str) -> Any:
         return upsert_person(
@@ -114,6 +131,7 @@ def objects_of(outsider: Any) -> dict[str, Any]:
         "custom_field": CustomField.objects.create(
             organization=organization, key="branch", labels={"en": "Branch"}, kind="text"
         ),
+        "broadcast": broadcast,
     }
 
 
@@ -141,3 +159,6 @@ def test_member_of_a_gets_404_on_every_url_of_b(owner, outsider) -> None:
     )
     objects["export"].refresh_from_db()
     assert objects["export"].status == "approved"
+    objects["broadcast"].refresh_from_db()
+    assert objects["broadcast"].status == "draft"
+    assert objects["broadcast"].versions.get().body == "B"

@@ -5,12 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
-import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +17,7 @@ from django_tasks_db.models import DBTaskResult
 
 from saha.core.models import WorkerHeartbeat
 from saha.core.worker import ABANDONED, beat, reap_orphaned_tasks
+from saha.testing.processes import query, shared_database_url, wait_for  # noqa: F401  (fixture)
 
 
 def running_task(worker_ids: list[str], started_ago: int) -> DBTaskResult:
@@ -84,45 +81,10 @@ class TestReaper:
 # --- With real processes ------------------------------------------------------
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
-    """A database of its own that separate processes can share (not the test database)."""
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        yield f"sqlite:///{tmp_path / 'worker.sqlite3'}"
-        return
-    import psycopg
-
-    name = f"saha_worker_{uuid.uuid4().hex[:8]}"
-    admin = psycopg.connect(url, autocommit=True)
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
-
-
 def task_status(url: str, task_id: str) -> str | None:
-    query = "SELECT status FROM django_tasks_database_dbtaskresult WHERE id = %s"
-    if url.startswith("sqlite"):
-        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
-            row = conn.execute(query.replace("%s", "?"), (task_id.replace("-", ""),)).fetchone()
-    else:
-        import psycopg
-
-        with psycopg.connect(url) as conn:
-            row = conn.execute(query, (task_id,)).fetchone()
-    return row[0] if row else None
-
-
-def wait_for(predicate, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
+    key = task_id.replace("-", "") if url.startswith("sqlite") else task_id
+    rows = query(url, "SELECT status FROM django_tasks_database_dbtaskresult WHERE id = %s", (key,))
+    return rows[0][0] if rows else None
 
 
 @pytest.mark.slow

@@ -1,0 +1,85 @@
+"""Settle deliveries whose outcome is unknown because a worker died mid-send.
+
+A provider that can be asked (`find(reference)`) settles each one for
+certain: found means sent, not found means it never arrived and is queued
+again. SMTP cannot be asked; then SAHA_UNKNOWN_OUTCOME decides: "resend"
+(the default) queues it again with the same Message-ID, which mail systems
+use to drop the copy, and keeps `outcome_was_unknown` set so the possible
+duplicate shows on the broadcast's page; "fail" marks it failed and sends
+nothing more.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.utils import timezone
+
+from saha.messaging.compose import reference
+from saha.messaging.models import Delivery, DeliveryStatus
+from saha.messaging.providers import get_provider
+from saha.messaging.providers.base import ProviderError
+
+logger = logging.getLogger("saha.messaging")
+
+RESENT = "Outcome unknown after a worker stopped; sent again with the same reference."
+GIVEN_UP = "Outcome unknown after a worker stopped; not sent again (SAHA_UNKNOWN_OUTCOME=fail)."
+FOUND = "Outcome unknown after a worker stopped; the provider confirmed it was sent."
+NOT_FOUND = "Outcome unknown after a worker stopped; the provider never got it, sent again."
+
+
+def reconcile(limit: int = 1000) -> int:
+    unknown = list(Delivery.objects.filter(status=DeliveryStatus.UNKNOWN).order_by("id")[:limit])
+    by_channel: dict[str, list[Delivery]] = {}
+    for delivery in unknown:
+        by_channel.setdefault(delivery.channel, []).append(delivery)
+    for channel, deliveries in by_channel.items():
+        provider = get_provider(channel)
+        find = getattr(provider, "find", None)
+        if find is not None:
+            _ask(find, deliveries)
+        elif settings.SAHA_UNKNOWN_OUTCOME == "fail":
+            _set(deliveries, DeliveryStatus.FAILED, GIVEN_UP)
+        else:
+            _set(deliveries, DeliveryStatus.QUEUED, RESENT)
+    if unknown:
+        logger.warning("Outbox: reconciled %d deliveries with an unknown outcome", len(unknown))
+    return len(unknown)
+
+
+def _ask(find, deliveries: list[Delivery]) -> None:  # type: ignore[no-untyped-def]
+    found, missing = [], []
+    for delivery in deliveries:
+        try:
+            provider_id = find(reference(delivery.pk))
+        except ProviderError as error:
+            logger.warning("Outbox: cannot ask the provider about %s: %s", delivery.pk, error)
+            continue  # still unknown; ask again on the next round
+        if provider_id:
+            delivery.provider_id = provider_id[:200]
+            found.append(delivery)
+        else:
+            missing.append(delivery)
+    _set(found, DeliveryStatus.SENT, FOUND)
+    _set(missing, DeliveryStatus.QUEUED, NOT_FOUND)
+
+
+def _set(deliveries: list[Delivery], status: str, note: str) -> None:
+    now = timezone.now()
+    for delivery in deliveries:
+        delivery.status = status
+        delivery.error = note
+        if status == DeliveryStatus.SENT:
+            delivery.sent_at = now
+        else:
+            delivery.not_before = now
+    # Only rows still UNKNOWN: two reconcilers at once settle each row once.
+    for delivery in deliveries:
+        Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.UNKNOWN).update(
+            status=delivery.status,
+            error=delivery.error,
+            provider_id=delivery.provider_id,
+            sent_at=delivery.sent_at,
+            not_before=delivery.not_before,
+        )
