@@ -95,6 +95,7 @@ def update_broadcast(*, actor: Any, broadcast: Broadcast, data: BroadcastData) -
         raise Conflict("not_draft", _("This broadcast is no longer a draft and cannot be changed."))
     for name, value in fields.items():
         setattr(broadcast, name, value)
+    audit.log(actor, "messaging.broadcast.edited", broadcast, {"fields": sorted(fields)})
     return broadcast
 
 
@@ -108,6 +109,7 @@ def save_version(
             broadcast=locked, language=language, defaults={"subject": subject, "body": body}
         )
         Broadcast.objects.filter(pk=broadcast.pk).update(modified_at=timezone.now())
+        audit.log(actor, "messaging.broadcast.edited", broadcast, {"version": language})
     return version
 
 
@@ -116,6 +118,7 @@ def delete_version(*, actor: Any, broadcast: Broadcast, language: str) -> None:
         locked = Broadcast.objects.select_for_update().get(pk=broadcast.pk)
         _require_draft(locked)
         BroadcastVersion.objects.filter(broadcast=locked, language=language).delete()
+        audit.log(actor, "messaging.broadcast.edited", broadcast, {"deleted_version": language})
 
 
 def problems(broadcast: Broadcast) -> list[str]:
@@ -212,12 +215,15 @@ def request_send(*, actor: Any, broadcast: Broadcast, when: dt.datetime | None =
         when = None
     with transaction.atomic():
         if messaging_settings(broadcast.organization).broadcast_requires_approval:
+            # The audience is copied now: what the approver approves is what goes,
+            # even if the segment is edited or deleted in between.
             moved = _move(
                 broadcast,
                 (BroadcastStatus.DRAFT,),
                 BroadcastStatus.AWAITING_APPROVAL,
                 requested_by=actor,
                 scheduled_for=when,
+                definition=_snapshot(broadcast),
             )
             action = "messaging.broadcast.approval_requested"
         else:
@@ -239,8 +245,10 @@ def _audit_data(broadcast: Broadcast) -> dict[str, Any]:
 def _go(
     broadcast: Broadcast, source: tuple[str, ...], when: dt.datetime | None, **fields: Any
 ) -> bool:
-    """Schedule, or start preparing now; the audience is copied at this moment."""
-    definition = broadcast.segment.definition if broadcast.segment else {}
+    """Schedule, or start preparing now. From a draft the audience is copied at this
+    moment; after an approval the copy made at the request stands."""
+    fresh = BroadcastStatus.DRAFT in source
+    definition = _snapshot(broadcast) if fresh else broadcast.definition
     if when is not None:
         return _move(
             broadcast,
@@ -256,6 +264,10 @@ def _go(
 
         enqueue_on_commit(prepare_broadcast_task, broadcast.pk)
     return moved
+
+
+def _snapshot(broadcast: Broadcast) -> dict[str, Any]:
+    return dict(broadcast.segment.definition) if broadcast.segment else {}
 
 
 def _admin(organization: Organization, actor: Any) -> Membership:
@@ -294,6 +306,8 @@ def return_to_draft(*, actor: Any, broadcast: Broadcast) -> Broadcast:
             BroadcastStatus.DRAFT,
             scheduled_for=None,
             requested_by=None,
+            approved_by=None,
+            definition={},
         ):
             audit.log(actor, "messaging.broadcast.returned_to_draft", broadcast)
     return broadcast
@@ -355,12 +369,21 @@ def start_due() -> int:
     return started
 
 
+ANALYZE_AFTER = 5_000
+
+
 def prepare(broadcast_id: int) -> int:
-    """Write one delivery per recipient into the outbox; safe to run twice."""
-    broadcast = Broadcast.objects.select_related("organization").get(pk=broadcast_id)
-    if broadcast.status != BroadcastStatus.PREPARING:
-        return 0
+    """Write one delivery per recipient into the outbox; safe to run twice, and a
+    cancel that lands meanwhile wins (the broadcast's row is the lock)."""
     with transaction.atomic():
+        broadcast = (
+            Broadcast.objects.select_for_update()
+            .select_related("organization")
+            .filter(pk=broadcast_id)
+            .first()
+        )
+        if broadcast is None or broadcast.status != BroadcastStatus.PREPARING:
+            return 0
         written = _insert_deliveries(broadcast)
         total = Delivery.objects.filter(message_id=broadcast.message_id).count()
         _move(
@@ -370,10 +393,48 @@ def prepare(broadcast_id: int) -> int:
             recipients=total,
             started_at=timezone.now(),
         )
+    if written >= ANALYZE_AFTER and connection.vendor == "postgresql":
+        # The planner's statistics still think the queue is nearly empty and
+        # would sort every queued row for each claim; a fresh count lets it
+        # walk the claim index in order and stop at the batch size.
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {Delivery._meta.db_table}")
     from saha.messaging.tasks import wake_outbox
 
     wake_outbox(workers=settings.SAHA_OUTBOX_WORKERS)
     return written
+
+
+def stalled_preparations(older_than: dt.timedelta = dt.timedelta(minutes=5)) -> list[int]:
+    """Broadcasts left PREPARING (a task that failed or was abandoned): to run again."""
+    return list(
+        Broadcast.objects.filter(
+            status=BroadcastStatus.PREPARING, modified_at__lt=timezone.now() - older_than
+        ).values_list("pk", flat=True)
+    )
+
+
+def repair_halted() -> int:
+    """Deliveries held for a pause that a resume or cancel raced past: release or cancel."""
+    from saha.messaging.compose import PAUSED_UNTIL
+
+    held = Delivery.objects.filter(status=DeliveryStatus.QUEUED, not_before=PAUSED_UNTIL)
+    repaired = 0
+    for message_id in set(held.values_list("message_id", flat=True)[:1000]):
+        status = (
+            Broadcast.objects.filter(message_id=message_id).values_list("status", flat=True).first()
+        )
+        rows = held.filter(message_id=message_id)
+        if status == BroadcastStatus.CANCELLED:
+            repaired += rows.update(status=DeliveryStatus.CANCELLED)
+        elif status != BroadcastStatus.PAUSED:
+            repaired += rows.update(not_before=timezone.now())
+    return repaired
+
+
+def finish_all() -> None:
+    for broadcast in Broadcast.objects.filter(status=BroadcastStatus.SENDING):
+        finish_if_done(broadcast)
 
 
 def _insert_deliveries(broadcast: Broadcast) -> int:
@@ -402,6 +463,7 @@ def _insert_deliveries(broadcast: Broadcast) -> int:
             Value(""),
             Value(""),
             Value(False),
+            Value(False),
             Value(""),
             Value(not_before),
         )
@@ -410,7 +472,8 @@ def _insert_deliveries(broadcast: Broadcast) -> int:
     table = Delivery._meta.db_table
     columns = (
         "organization_id, message_id, person_id, channel, address, language, priority, status, "
-        "not_before, attempts, lease, provider, provider_id, outcome_was_unknown, error, created_at"
+        "not_before, attempts, lease, provider, provider_id, outcome_was_unknown, refused, error, "
+        "created_at"
     )
     with connection.cursor() as cursor:
         cursor.execute(
@@ -426,7 +489,7 @@ def finish_if_done(broadcast: Broadcast) -> bool:
         return False
     open_ = Delivery.objects.filter(
         message_id=broadcast.message_id, status__in=(*OPEN_STATUSES, DeliveryStatus.UNKNOWN)
-    ).exclude(status=DeliveryStatus.QUEUED, not_before__gte=dt.datetime(9999, 1, 1, tzinfo=dt.UTC))
+    )
     if open_.exists():
         return False
     return _move(

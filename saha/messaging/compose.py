@@ -227,13 +227,14 @@ class Composer:
         self, deliveries: Iterable[Delivery], messages: dict[int, Message]
     ) -> dict[int, str]:
         """Bulk deliveries whose person withdrew consent or whose address went bad."""
-        groups: dict[tuple[str, str], list[Delivery]] = {}
+        groups: dict[tuple[int, str, str], list[Delivery]] = {}
         for delivery in deliveries:
             broadcast = self._broadcast(delivery.message_id)
             if messages[delivery.message_id].kind == MessageKind.BROADCAST and broadcast:
-                groups.setdefault((delivery.channel, broadcast.purpose), []).append(delivery)
+                key = (delivery.organization_id, delivery.channel, broadcast.purpose)
+                groups.setdefault(key, []).append(delivery)
         unwanted: dict[int, str] = {}
-        for (channel, purpose), group in groups.items():
+        for (organization_id, channel, purpose), group in groups.items():
             consenting = set(
                 ConsentState.objects.filter(
                     person_id__in=[d.person_id for d in group if d.person_id],
@@ -242,7 +243,7 @@ class Composer:
                     status=ConsentStatus.GRANTED,
                 ).values_list("person_id", flat=True)
             )
-            bad = bad_addresses(group[0].organization_id, channel, [d.address for d in group])
+            bad = bad_addresses(organization_id, channel, [d.address for d in group])
             for delivery in group:
                 if delivery.person_id not in consenting:
                     unwanted[delivery.pk] = "Consent was withdrawn before sending."

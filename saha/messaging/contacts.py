@@ -34,6 +34,7 @@ def record_permanent_failure(delivery: Delivery) -> bool:
         channel=delivery.channel,
         address=delivery.address,
         status=DeliveryStatus.FAILED,
+        refused=True,
     ).count()
     if failures < settings.SAHA_BOUNCE_LIMIT:
         return False

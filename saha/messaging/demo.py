@@ -57,7 +57,7 @@ def contribute(organization: Any, owner: Any) -> dict[str, str]:
         if not Broadcast.objects.for_org(organization).exists():
             _draft(organization, owner)
     try:
-        url = reverse("messaging_broadcasts", args=[organization.slug])
+        url = reverse("messaging_broadcast_list", args=[organization.slug])
     except NoReverseMatch:
         return {}
     return {"messages_url": settings.SAHA_BASE_URL + url}

@@ -113,6 +113,10 @@ class Delivery(OrganizationOwned):
     # Set when a worker died after handing this delivery to the provider and
     # before recording the outcome; how it was settled is in `error`.
     outcome_was_unknown = models.BooleanField(default=False)
+    # The provider refused this address for good (a 5xx, an invalid number);
+    # what counts toward marking the address bouncing. Not set when temporary
+    # errors ran out of attempts: that says more about us than about them.
+    refused = models.BooleanField(default=False)
     error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)

@@ -19,6 +19,9 @@ each message to the provider, and commits the outcomes. If it dies,
   marked `outcome_was_unknown`, so the possible duplicate is visible).
 
 So a crash can duplicate at most one chunk per dead worker, and loses nothing.
+A live worker renews its lease while it works, writes outcomes only for rows
+still under its lease (see outcomes.py), and gives back what it did not hand
+over, even when it fails halfway.
 """
 
 from __future__ import annotations
@@ -26,43 +29,38 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import DateTimeField, DurationField, ExpressionWrapper, Q, Value
+from django.db import transaction
+from django.db.models import Q
 from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
+from saha.messaging import outcomes
 from saha.messaging.compose import Composer
-from saha.messaging.contacts import record_permanent_failure
 from saha.messaging.models import Delivery, DeliveryStatus
+from saha.messaging.outcomes import Outcome, lease_until
 from saha.messaging.providers import OutcomeUnknown, get_provider
 from saha.messaging.providers.base import Outgoing, Provider, ProviderError
 from saha.messaging.throttle import Throttle
 
 logger = logging.getLogger("saha.messaging")
 
-# After a temporary failure, try again after these many seconds.
-RETRY_DELAYS = (60, 300, 900, 3600, 4 * 3600, 12 * 3600)
-# This many temporary failures in a row: the provider is down, stop the batch.
+# This many temporary failures in a row: the provider is down, stop draining.
 PROVIDER_DOWN_AFTER = 3
-PROVIDER_DOWN_PAUSE = dt.timedelta(seconds=60)
-
+PROVIDER_DOWN_PAUSE = 60  # seconds
 
 # Two clocks, each used consistently: leases live on the database's clock (the
 # one every worker host shares, written and compared there); `not_before` on
 # the application's, which is what schedules and back-offs are computed with.
-# Mixing them breaks on a host whose clock differs from the database's.
 
-
-def _lease_until() -> ExpressionWrapper:
-    lease = dt.timedelta(seconds=settings.SAHA_OUTBOX_LEASE_SECONDS)
-    return ExpressionWrapper(
-        Now() + Value(lease, output_field=DurationField()), output_field=DateTimeField()
-    )
+DELIVERY_FIELDS = [
+    f.name for f in Delivery._meta.concrete_fields if f.name not in ("created_at", "sent_at")
+]
+PERSON_FIELDS = ["given_name", "family_name", "locality", "language", "organization"]
 
 
 def claim(limit: int) -> tuple[str, list[Delivery]]:
@@ -78,11 +76,13 @@ def claim(limit: int) -> tuple[str, list[Delivery]]:
         if not ids:
             return lease, []
         Delivery.objects.filter(pk__in=ids, status=DeliveryStatus.QUEUED).update(
-            status=DeliveryStatus.CLAIMED, lease=lease, lease_expires=_lease_until()
+            status=DeliveryStatus.CLAIMED, lease=lease, lease_expires=lease_until()
         )
     claimed = list(
         Delivery.objects.filter(lease=lease, status=DeliveryStatus.CLAIMED)
         .select_related("person")
+        # What rendering needs: a person's custom fields and history stay unread.
+        .only(*DELIVERY_FIELDS, *(f"person__{name}" for name in PERSON_FIELDS))
         .order_by("priority", "id")
     )
     return lease, claimed
@@ -115,239 +115,159 @@ def reap() -> tuple[int, int]:
     return requeued, unknown
 
 
-@dataclass
-class Outcome:
-    sent: list[Delivery] = field(default_factory=list)
-    failed: list[Delivery] = field(default_factory=list)
-    retry: list[Delivery] = field(default_factory=list)
-    unknown: list[Delivery] = field(default_factory=list)
-    untouched: list[Delivery] = field(default_factory=list)
+class Sender:
+    """Hands one worker's chunk to a provider, keeping its lease alive."""
 
+    def __init__(self, lease: str, provider: Provider) -> None:
+        self.lease = lease
+        self.provider = provider
+        self.throttle = Throttle(provider.name, getattr(provider, "rate", 0))
+        self.renewed = time.monotonic()
+        self.temporary_in_a_row = 0
 
-def _mark_sending(lease: str, chunk: Sequence[Delivery]) -> list[Delivery]:
-    """Commit a chunk as SENDING before handing it over; return the rows still ours."""
-    ids = [delivery.pk for delivery in chunk]
-    changed = Delivery.objects.filter(
-        pk__in=ids, lease=lease, status=DeliveryStatus.CLAIMED
-    ).update(status=DeliveryStatus.SENDING, lease_expires=_lease_until())
-    if changed == len(ids):
-        return list(chunk)
-    # The lease ran out and a reaper took some back: send only what is still ours.
-    ours = set(
-        Delivery.objects.filter(pk__in=ids, lease=lease, status=DeliveryStatus.SENDING).values_list(
-            "pk", flat=True
-        )
-    )
-    return [delivery for delivery in chunk if delivery.pk in ours]
+    @property
+    def provider_down(self) -> bool:
+        return self.temporary_in_a_row >= PROVIDER_DOWN_AFTER
 
+    def chunk_size(self) -> int:
+        """SAHA_OUTBOX_CHUNK, smaller when a rate limit makes a chunk slow."""
+        size = settings.SAHA_OUTBOX_CHUNK
+        rate = getattr(self.provider, "rate", 0)
+        if rate > 0:
+            size = min(size, max(1, rate * settings.SAHA_OUTBOX_LEASE_SECONDS // 4))
+        return size
 
-def _send_chunk(
-    provider: Provider, throttle: Throttle, chunk: Sequence[tuple[Delivery, Outgoing]]
-) -> Outcome:
-    outcome = Outcome()
-    temporary_in_a_row = 0
-    for index, (delivery, message) in enumerate(chunk):
-        if temporary_in_a_row >= PROVIDER_DOWN_AFTER:
-            outcome.untouched = [d for d, _ in chunk[index:]]
-            break
-        throttle.wait()
+    def _keep_lease(self) -> None:
+        if time.monotonic() - self.renewed > settings.SAHA_OUTBOX_LEASE_SECONDS / 3:
+            outcomes.renew(self.lease)
+            self.renewed = time.monotonic()
+
+    def send(self, chunk: Sequence[tuple[Delivery, Outgoing]], outcome: Outcome) -> None:
+        """Send a chunk into `outcome`; what is left in `outcome.pending` never went."""
+        messages = {delivery.pk: message for delivery, message in chunk}
+        outcome.pending = [delivery for delivery, _ in chunk]
+        while outcome.pending and not self.provider_down:
+            self._keep_lease()
+            self.throttle.wait()
+            delivery = outcome.pending.pop(0)
+            self._send_one(delivery, messages[delivery.pk], outcome)
+
+    def _send_one(self, delivery: Delivery, message: Outgoing, outcome: Outcome) -> None:
         delivery.attempts += 1
         try:
-            delivery.provider_id = provider.send(message)[:200]
+            delivery.provider_id = self.provider.send(message)[:200]
         except OutcomeUnknown as error:
             # Handed over, no answer: perhaps accepted. Reconcile, never resend blindly.
             delivery.error = str(error)[:500]
             outcome.unknown.append(delivery)
-            temporary_in_a_row += 1
-            continue
+            self.temporary_in_a_row += 1
+            return
         except ProviderError as error:
             delivery.error = str(error)[:500]
             if error.permanent:
+                delivery.refused = True
                 outcome.failed.append(delivery)
             else:
-                temporary_in_a_row += 1
+                self.temporary_in_a_row += 1
                 outcome.retry.append(delivery)
-            continue
-        except Exception as error:  # a provider's bug: treat as temporary, keep the batch going
-            logger.exception(
-                "Outbox: provider %s failed on delivery %s", provider.name, delivery.pk
-            )
+            return
+        except Exception as error:  # a provider's bug: temporary; keep the batch going
+            logger.exception("Outbox: provider %s failed on %s", self.provider.name, delivery.pk)
             delivery.error = f"{type(error).__name__}: {error}"[:500]
-            temporary_in_a_row += 1
+            self.temporary_in_a_row += 1
             outcome.retry.append(delivery)
-            continue
-        temporary_in_a_row = 0
-        delivery.provider = provider.name
+            return
+        self.temporary_in_a_row = 0
+        delivery.provider = self.provider.name
         outcome.sent.append(delivery)
-    return outcome
 
 
-def _record(outcome: Outcome, now: dt.datetime) -> None:
-    """Write a chunk's outcomes, inside the caller's transaction."""
-    for delivery in outcome.sent:
-        delivery.status = DeliveryStatus.SENT
-        delivery.sent_at = now
-        delivery.lease, delivery.lease_expires = "", None
-    _record_sent(outcome.sent, now)
-    for delivery in outcome.retry:
-        if delivery.attempts >= settings.SAHA_SEND_ATTEMPTS:
-            outcome.failed.append(delivery)
-            continue
-        delay = RETRY_DELAYS[min(delivery.attempts, len(RETRY_DELAYS)) - 1]
-        delivery.status = DeliveryStatus.QUEUED
-        delivery.not_before = now + dt.timedelta(seconds=delay)
-        delivery.lease, delivery.lease_expires = "", None
-    retry = [d for d in outcome.retry if d.status == DeliveryStatus.QUEUED]
-    for delivery in outcome.failed:
-        delivery.status = DeliveryStatus.FAILED
-        delivery.lease, delivery.lease_expires = "", None
-    for delivery in outcome.unknown:
-        delivery.status = DeliveryStatus.UNKNOWN
-        delivery.outcome_was_unknown = True
-        delivery.lease, delivery.lease_expires = "", None
-    if retry or outcome.failed or outcome.unknown:
-        Delivery.objects.bulk_update(
-            [*retry, *outcome.failed, *outcome.unknown],
-            [
-                "status",
-                "not_before",
-                "attempts",
-                "error",
-                "lease",
-                "lease_expires",
-                "outcome_was_unknown",
-            ],
-        )
-    release(outcome.untouched, not_before=now + PROVIDER_DOWN_PAUSE)
-
-
-def _settle(outcome: Outcome | None, *, last: bool) -> None:
-    """Commit what the previous chunk did; the last commit need not wait for the disk."""
-    if outcome is None:
-        return
+def _commit(lease: str, previous: Outcome | None, following: Sequence[Delivery]) -> set[int]:
+    """One commit between two chunks: the outcomes of the one sent, the SENDING mark
+    of the next one. Returns the ids of the next chunk that are still ours."""
     with transaction.atomic():
-        if last:
-            _relax_durability()
-        _record(outcome, timezone.now())
-    for delivery in outcome.failed:
-        record_permanent_failure(delivery)
-
-
-def _relax_durability() -> None:
-    """Commit the outcomes without waiting for the disk (PostgreSQL).
-
-    Only a crash of the database server itself can lose such a commit, and
-    what it loses is safe: the chunk is still SENDING there, so it becomes
-    UNKNOWN and is reconciled like a worker's crash. The SENDING mark before
-    the provider call keeps its full durability; that one must not be lost.
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit = off")
-
-
-def _record_sent(deliveries: Sequence[Delivery], now: dt.datetime) -> None:
-    """The common case, kept cheap: one prepared statement, executed per row in a
-    pipeline (bulk_update's CASE per field costs more than sending on loopback)."""
-    if not deliveries:
-        return
-    sent_at = connection.ops.adapt_datetimefield_value(now)
-    table = Delivery._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {table} SET status = %s, sent_at = %s, provider = %s, provider_id = %s, "  # noqa: S608
-            "attempts = %s, lease = '', lease_expires = NULL WHERE id = %s",
-            [
-                (DeliveryStatus.SENT.value, sent_at, d.provider, d.provider_id, d.attempts, d.pk)
-                for d in deliveries
-            ],
-        )
-
-
-def release(deliveries: Iterable[Delivery], *, not_before: dt.datetime | None = None) -> int:
-    """Give deliveries that were never handed over back to the queue."""
-    ids = [delivery.pk for delivery in deliveries]
-    if not ids:
-        return 0
-    fields: dict[str, object] = {
-        "status": DeliveryStatus.QUEUED,
-        "lease": "",
-        "lease_expires": None,
-    }
-    if not_before is not None:
-        fields["not_before"] = not_before
-    return Delivery.objects.filter(
-        pk__in=ids, status__in=(DeliveryStatus.CLAIMED, DeliveryStatus.SENDING)
-    ).update(**fields)
-
-
-def send_claimed(lease: str, deliveries: list[Delivery], composer: Composer) -> int:
-    """Send a claimed batch; returns how many were accepted by a provider."""
-    ready = composer.prepare(deliveries)
-    sent = 0
-    by_channel: dict[str, list[tuple[Delivery, Outgoing]]] = {}
-    for delivery, message in ready:
-        by_channel.setdefault(delivery.channel, []).append((delivery, message))
-    for channel, pairs in by_channel.items():
-        provider = get_provider(channel)
-        throttle = Throttle(provider.name, getattr(provider, "rate", 0))
-        try:
-            provider.open()
-        except ProviderError as error:
-            logger.warning("Outbox: cannot reach the %s provider: %s", channel, error)
-            release([d for d, _ in pairs], not_before=timezone.now() + PROVIDER_DOWN_PAUSE)
-            continue
-        try:
-            sent += _send_pairs(lease, provider, throttle, pairs)
-        finally:
-            provider.close()
-    return sent
-
-
-def _send_pairs(
-    lease: str, provider: Provider, throttle: Throttle, pairs: list[tuple[Delivery, Outgoing]]
-) -> int:
-    """Send chunk after chunk. One commit between two chunks records the outcomes
-    of the one and marks the next SENDING: half the commits, same guarantees."""
-    size = settings.SAHA_OUTBOX_CHUNK
-    sent = 0
-    previous: Outcome | None = None
-    for start in range(0, len(pairs), size):
-        chunk = pairs[start : start + size]
-        with transaction.atomic():
-            if previous is not None:
-                _record(previous, timezone.now())
-            ours = {d.pk for d in _mark_sending(lease, [d for d, _ in chunk])}
+        if not following:
+            outcomes.relax_durability()  # nothing is handed over after this commit
         if previous is not None:
-            for delivery in previous.failed:
-                record_permanent_failure(delivery)
-        outcome = _send_chunk(provider, throttle, [(d, m) for d, m in chunk if d.pk in ours])
-        sent += len(outcome.sent)
-        previous = outcome
-        if outcome.untouched:
-            # The provider is down: give the rest of the batch back too.
-            release(
-                [d for d, _ in pairs[start + size :]],
-                not_before=timezone.now() + PROVIDER_DOWN_PAUSE,
-            )
-            break
-    _settle(previous, last=True)
-    return sent
+            outcomes.record(lease, previous, timezone.now())
+        ours = outcomes.mark_sending(lease, following) if following else set()
+    if previous is not None:
+        outcomes.after_commit(previous)
+    return ours
 
 
-def drain(*, budget_seconds: float = 50.0) -> int:
-    """Send due deliveries until none are left or the time budget is spent."""
+def send_claimed(lease: str, deliveries: list[Delivery], composer: Composer) -> tuple[int, bool]:
+    """Send a claimed batch. Returns (accepted by a provider, a provider is down)."""
+    sent, down = 0, False
+    try:
+        by_channel: dict[str, list[tuple[Delivery, Outgoing]]] = {}
+        for delivery, message in composer.prepare(deliveries):
+            by_channel.setdefault(delivery.channel, []).append((delivery, message))
+        for channel, pairs in by_channel.items():
+            provider = get_provider(channel)
+            try:
+                provider.open()
+            except ProviderError as error:
+                logger.warning("Outbox: cannot reach the %s provider: %s", channel, error)
+                down = True
+                break
+            try:
+                accepted, down = _send_pairs(Sender(lease, provider), pairs)
+            finally:
+                provider.close()
+            sent += accepted
+            if down:
+                break
+    finally:
+        # Whatever was not reached (a provider down, an error): back to the queue.
+        pause = dt.timedelta(seconds=PROVIDER_DOWN_PAUSE)
+        outcomes.release_claimed(lease, not_before=timezone.now() + pause if down else None)
+    return sent, down
+
+
+def _send_pairs(sender: Sender, pairs: list[tuple[Delivery, Outgoing]]) -> tuple[int, bool]:
+    size = sender.chunk_size()
+    chunks = [pairs[start : start + size] for start in range(0, len(pairs), size)]
+    previous: Outcome | None = None
+    sent = 0
+    try:
+        for chunk in chunks:
+            ours = _commit(sender.lease, previous, [d for d, _ in chunk])
+            previous = Outcome()
+            sender.send([(d, m) for d, m in chunk if d.pk in ours], previous)
+            sent += len(previous.sent)
+            if sender.provider_down:
+                break
+    finally:
+        # Even after an error: record what went, give back what did not.
+        _commit(sender.lease, previous, [])
+    return sent, sender.provider_down
+
+
+@dataclass(frozen=True)
+class Drained:
+    sent: int
+    provider_down: bool
+
+
+def drain(*, budget_seconds: float = 50.0) -> Drained:
+    """Send due deliveries until none are left, a provider is down, or time is up."""
     from saha.messaging.reconcile import reconcile
 
     deadline = time.monotonic() + budget_seconds
     reap()
     reconcile()
     composer = Composer()
-    sent = 0
+    sent, down = 0, False
     while time.monotonic() < deadline:
         lease, batch = claim(settings.SAHA_OUTBOX_BATCH)
         if not batch:
             break
-        sent += send_claimed(lease, batch, composer)
+        accepted, down = send_claimed(lease, batch, composer)
+        sent += accepted
         composer.after_batch(batch)
-    return sent
+        if down:
+            # Give the rest of the queue a minute rather than burn its attempts.
+            logger.warning("Outbox: a provider is down; trying again in %d s", PROVIDER_DOWN_PAUSE)
+            break
+    return Drained(sent, down)

@@ -15,14 +15,29 @@ def is_quiet(local: dt.time, start: dt.time, end: dt.time) -> bool:
 
 
 def next_allowed(now: dt.datetime, time_zone: str, start: dt.time, end: dt.time) -> dt.datetime:
-    """`now` if SMS may go now, else the end of the current quiet period (aware, UTC)."""
+    """`now` if SMS may go now, else the first moment after it that is not quiet (UTC).
+
+    Daylight saving makes a wall time happen twice (autumn) or never (spring):
+    every reading of the end time on the next days is tried, and the earliest
+    one that lies ahead and is not itself quiet wins. In a spring gap that can
+    be up to an hour after the true end: late, never early.
+    """
     zone = zoneinfo.ZoneInfo(time_zone)
     local = now.astimezone(zone)
     if not is_quiet(local.time(), start, end):
         return now
-    day = local.date()
-    if local.time() >= end:  # past midnight's counterpart: the quiet ends tomorrow
-        day += dt.timedelta(days=1)
-    # fold=0 and a round trip through UTC settle a wall time that a DST change skipped.
-    allowed = dt.datetime.combine(day, end, tzinfo=zone)
-    return allowed.astimezone(dt.UTC)
+    candidates = sorted(
+        instant
+        for days in (0, 1, 2)
+        for fold in (0, 1)
+        if (
+            instant := dt.datetime.combine(local.date() + dt.timedelta(days=days), end)
+            .replace(tzinfo=zone, fold=fold)
+            .astimezone(dt.UTC)
+        )
+        > now
+    )
+    for instant in candidates:
+        if not is_quiet(instant.astimezone(zone).time(), start, end):
+            return instant
+    return candidates[0]

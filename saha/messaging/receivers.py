@@ -33,4 +33,5 @@ def forget_addresses(sender: Any, person: Person, **kwargs: Any) -> None:
     gone, and blank the address (the person link goes with the row)."""
     deliveries = Delivery.objects.filter(person=person)
     deliveries.filter(status=DeliveryStatus.QUEUED).update(status=DeliveryStatus.CANCELLED)
-    deliveries.update(address="")
+    # A provider's error often quotes the address ("550 <x@y> unknown").
+    deliveries.update(address="", error="")

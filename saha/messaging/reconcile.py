@@ -12,6 +12,7 @@ nothing more.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -29,17 +30,19 @@ FOUND = "Outcome unknown after a worker stopped; the provider confirmed it was s
 NOT_FOUND = "Outcome unknown after a worker stopped; the provider never got it, sent again."
 
 
-def reconcile(limit: int = 1000) -> int:
+def reconcile(limit: int = 500) -> int:
+    """Settle up to `limit` UNKNOWN deliveries; returns how many were settled."""
     unknown = list(Delivery.objects.filter(status=DeliveryStatus.UNKNOWN).order_by("id")[:limit])
     by_channel: dict[str, list[Delivery]] = {}
     for delivery in unknown:
         by_channel.setdefault(delivery.channel, []).append(delivery)
     for channel, deliveries in by_channel.items():
         provider = get_provider(channel)
-        find = getattr(provider, "find", None)
-        if find is not None:
-            _ask(find, deliveries)
-        elif settings.SAHA_UNKNOWN_OUTCOME == "fail":
+        if getattr(provider, "find", None) is not None:
+            deliveries = _ask(provider, deliveries)
+        if not deliveries:
+            continue
+        if settings.SAHA_UNKNOWN_OUTCOME == "fail":
             _set(deliveries, DeliveryStatus.FAILED, GIVEN_UP)
         else:
             _set(deliveries, DeliveryStatus.QUEUED, RESENT)
@@ -48,21 +51,34 @@ def reconcile(limit: int = 1000) -> int:
     return len(unknown)
 
 
-def _ask(find, deliveries: list[Delivery]) -> None:  # type: ignore[no-untyped-def]
+def _ask(provider: Any, deliveries: list[Delivery]) -> list[Delivery]:
+    """Ask the provider about each; returns those it could not answer for.
+
+    A provider that cannot be reached is not asked again this round: the rest
+    are settled by SAHA_UNKNOWN_OUTCOME rather than left unknown for ever.
+    """
     found, missing = [], []
-    for delivery in deliveries:
-        try:
-            provider_id = find(reference(delivery.pk))
-        except ProviderError as error:
-            logger.warning("Outbox: cannot ask the provider about %s: %s", delivery.pk, error)
-            continue  # still unknown; ask again on the next round
-        if provider_id:
-            delivery.provider_id = provider_id[:200]
-            found.append(delivery)
-        else:
-            missing.append(delivery)
-    _set(found, DeliveryStatus.SENT, FOUND)
-    _set(missing, DeliveryStatus.QUEUED, NOT_FOUND)
+    try:
+        provider.open()
+        for index, delivery in enumerate(deliveries):
+            try:
+                provider_id = provider.find(reference(delivery.pk))
+            except ProviderError as error:
+                logger.warning("Outbox: cannot ask the provider about %s: %s", delivery.pk, error)
+                return deliveries[index:]
+            if provider_id:
+                delivery.provider_id = provider_id[:200]
+                found.append(delivery)
+            else:
+                missing.append(delivery)
+    except ProviderError as error:
+        logger.warning("Outbox: cannot reach the provider to reconcile: %s", error)
+        return [d for d in deliveries if d not in found and d not in missing]
+    finally:
+        provider.close()
+        _set(found, DeliveryStatus.SENT, FOUND)
+        _set(missing, DeliveryStatus.QUEUED, NOT_FOUND)
+    return []
 
 
 def _set(deliveries: list[Delivery], status: str, note: str) -> None:

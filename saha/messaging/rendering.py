@@ -23,7 +23,9 @@ from django.utils.translation import get_language_bidi
 from django.utils.translation import gettext_lazy as _
 from markdown_it import MarkdownIt
 
-MERGE_FIELD = re.compile(r"\{\{\s*([a-z_]+)\s*(?:\|\s*([^{}]*?))?\s*\}\}")
+# No two parts of the pattern can match the same spaces: a body of a thousand
+# blanks inside braces must not cost the regex engine minutes.
+MERGE_FIELD = re.compile(r"\{\{\s*([a-z_]+)\s*(?:\|([^{}]*))?\}\}")
 
 # What an organizer may write in a broadcast, with how it is shown to them.
 MERGE_FIELDS = {
@@ -37,7 +39,8 @@ MERGE_FIELDS = {
 SYSTEM_FIELDS = {"unsubscribe_url", "preferences_url"}
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
-_LINK = re.compile(r"!?\[([^\]]*)\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+# Bounded, and an address cannot contain brackets: linear on any input.
+_LINK = re.compile(r"!?\[([^\[\]\n]{0,500})\]\(([^()\[\]\s]{1,2000})(?:\s+\"[^\"\n]{0,500}\")?\)")
 
 
 def unknown_fields(text: str) -> list[str]:
@@ -55,14 +58,23 @@ def merge(template: str, values: Mapping[str, str], *, escape: bool = False) -> 
     def fill(match: re.Match[str]) -> str:
         value = values.get(match.group(1), "")
         if not value:
-            return match.group(2) or ""
+            return (match.group(2) or "").strip()
         return html.escape(value) if escape else value
 
     return MERGE_FIELD.sub(fill, template)
 
 
 def markdown_to_html(text: str) -> str:
-    return _markdown.render(text)
+    """Markdown to HTML, merge fields left intact, in link addresses too (where
+    Markdown would percent-encode their braces)."""
+    fields: list[str] = []
+
+    def hide(match: re.Match[str]) -> str:
+        fields.append(match.group(0))
+        return f"SAHAMERGE{len(fields) - 1}Z"
+
+    html_text = _markdown.render(MERGE_FIELD.sub(hide, text))
+    return re.sub(r"SAHAMERGE(\d+)Z", lambda m: fields[int(m.group(1))], html_text)
 
 
 def markdown_to_text(text: str) -> str:

@@ -11,13 +11,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 
 from saha.core import audit
 from saha.core.errors import DomainError
 from saha.core.jobs import enqueue_on_commit
 from saha.messaging.compose import Composer, list_unsubscribe_headers
-from saha.messaging.models import Broadcast
+from saha.messaging.models import Broadcast, BroadcastStatus
 from saha.messaging.providers import get_provider
 from saha.messaging.providers.base import Outgoing, ProviderError
 from saha.supporters.models import Channel
@@ -37,11 +38,18 @@ def request_test_send(*, actor: Any, broadcast: Broadcast, language: str, addres
         if phone is None or not phone.sms_capable:
             raise DomainError("bad_address", _("Enter a mobile phone number.")) from None
         address = phone.number
+    if broadcast.status == BroadcastStatus.CANCELLED:
+        raise DomainError("cancelled", _("This broadcast was cancelled."), status=409)
     if not broadcast.versions.filter(language=language).exists():
         raise DomainError("no_version", _("Write this version before testing it."))
     from saha.messaging.tasks import send_test_task
 
-    audit.log(actor, "messaging.broadcast.test_sent", broadcast, {"language": language})
+    audit.log(
+        actor,
+        "messaging.broadcast.test_sent",
+        broadcast,
+        {"language": language, "to": _masked(address)},
+    )
     enqueue_on_commit(send_test_task, broadcast.pk, language, address)
     return address
 
@@ -63,17 +71,26 @@ def send_test(broadcast_id: int, language: str, address: str) -> str:
     message = Outgoing(
         to=address,
         body=text,
-        reference=f"saha.test.{broadcast.pk}.{language}",
+        # Unique: mail systems drop a second message with a Message-ID they have seen.
+        reference=f"saha.test.{broadcast.pk}.{language}.{get_random_string(8).lower()}",
         subject=f"[{_('Test')}] {subject}" if subject else "",
         html=html,
         headers=list_unsubscribe_headers(0) if broadcast.channel == Channel.EMAIL else {},
         language=language,
         **composer.from_fields(broadcast.organization_id),
     )
-    provider.open()
     try:
+        provider.open()
         return provider.send(message)
     except ProviderError as error:
         return f"failed: {error}"
     finally:
         provider.close()
+
+
+def _masked(address: str) -> str:
+    """Enough to recognise in the audit log, not enough to copy."""
+    if "@" in address:
+        local, _at, domain = address.partition("@")
+        return f"{local[:1]}•••@{domain}"
+    return f"{address[:4]}•••{address[-2:]}"

@@ -6,9 +6,12 @@ in-process cache (one machine, the embedded default) it holds per worker.
 
 from __future__ import annotations
 
+import logging
 import time
 
 from django.core.cache import cache
+
+logger = logging.getLogger("saha.messaging")
 
 
 class Throttle:
@@ -23,11 +26,14 @@ class Throttle:
         while True:
             second = int(time.time())
             key = f"saha:throttle:{self.name}:{second}"
-            cache.add(key, 0, timeout=5)
             try:
+                cache.add(key, 0, timeout=5)
                 count = cache.incr(key)
             except ValueError:  # expired between add and incr
                 continue
+            except Exception:  # the cache is down: send rather than stop the outbox
+                logger.warning("Throttle: the cache is unreachable; not limiting %s", self.name)
+                return
             if count <= self.rate:
                 return
             time.sleep(max(0.0, second + 1 - time.time()))

@@ -23,9 +23,17 @@ _WORD_BYTES = 45
 _SPECIALS = set('()<>[]:;@\\,."')
 
 
+def _printable(text: str) -> bool:
+    return text.isascii() and all(32 <= ord(ch) < 127 for ch in text)
+
+
 def encoded_words(text: str) -> str:
-    """A header value: as it is if plain ASCII, else RFC 2047 words, folded."""
-    if text.isascii() and all(32 <= ord(ch) < 127 for ch in text):
+    """A header value: as it is if printable ASCII, else RFC 2047 words, folded.
+
+    A line break can never reach the header itself: it is encoded with the
+    rest, so no value (a sender name typed by an organizer) can add a header.
+    """
+    if _printable(text):
         return text
     data = text.encode("utf-8")
     words = []
@@ -42,7 +50,7 @@ def encoded_words(text: str) -> str:
 def display_address(name: str, address: str) -> str:
     if not name:
         return address
-    if name.isascii():
+    if _printable(name):
         if any(ch in _SPECIALS for ch in name):
             name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
         return f"{name} <{address}>"
@@ -78,6 +86,9 @@ def build(
     headers: dict[str, str] | None = None,
 ) -> bytes:
     """The whole message, CRLF line ends, ready for DATA (before dot-stuffing)."""
+    for value in (sender, recipient, message_id, reply_to, language):
+        if "\r" in value or "\n" in value:
+            raise ValueError("A line break in an address header.")
     lines = [
         f"From: {sender}",
         f"To: {recipient}",

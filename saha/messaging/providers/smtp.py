@@ -320,8 +320,11 @@ def _refused(stage: str, code: int, reply: bytes, *, permanent: bool) -> Provide
 
 def _dot_stuffed(data: bytes) -> bytes:
     """The DATA payload: CRLF line ends, leading dots doubled, ended by a lone dot."""
-    data = re.sub(rb"(?:\r\n|\n|\r(?!\n))", b"\r\n", data)
-    data = re.sub(rb"(?m)^\.", b"..", data)
+    if b"\r" in data.replace(b"\r\n", b"") or b"\n" in data.replace(b"\r\n", b""):
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n").replace(b"\n", b"\r\n")
+    if data.startswith(b"."):
+        data = b"." + data
+    data = data.replace(b"\r\n.", b"\r\n..")
     if not data.endswith(b"\r\n"):
         data += b"\r\n"
     return data + b".\r\n"

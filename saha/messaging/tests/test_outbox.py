@@ -10,7 +10,7 @@ from django.core import mail
 from django.test import override_settings
 from django.utils import timezone
 
-from saha.messaging import broadcasts, outbox, reconcile
+from saha.messaging import broadcasts, outbox, outcomes, reconcile
 from saha.messaging.models import (
     BroadcastStatus,
     Delivery,
@@ -242,7 +242,8 @@ class TestLeases:
         broadcasts.prepare(made.pk)
         lease, claimed = outbox.claim(6)
         # the worker marked 2 SENDING and the provider accepted one, then it died
-        sending = outbox._mark_sending(lease, claimed[:2])
+        ours = outcomes.mark_sending(lease, claimed[:2])
+        sending = [d for d in claimed if d.pk in ours]
         from saha.messaging.compose import Composer
 
         ready = dict(Composer().prepare(claimed))
