@@ -19,6 +19,7 @@ import email.errors
 import email.header
 import email.utils
 import re
+import unicodedata
 from email.message import Message as EmailMessage
 
 from django.conf import settings
@@ -41,7 +42,7 @@ from saha.supporters.models import (
     PersonEmail,
     PersonPhone,
 )
-from saha.supporters.text import normalize_email, normalize_name, normalize_phone
+from saha.supporters.text import clean_text, normalize_email, normalize_name, normalize_phone
 
 # --- SMS keywords -------------------------------------------------------------
 
@@ -52,30 +53,62 @@ _STOP_WORDS = [
     *("ARRET", "ARRÊT", "DESABONNER", "DÉSABONNER"),
     *("توقف", "قف", "الغاء", "إلغاء", "ايقاف", "إيقاف", "الغاء الاشتراك", "إلغاء الاشتراك"),
 ]
-# Only a whole message starts messages again: "start" can begin any sentence.
 _START_WORDS = ["START", "UNSTOP", "اشتراك"]
-_WORD = re.compile(r"\w+")
+# A keyword is the whole message, as carriers and gateways match it: "Stop by
+# the stand tomorrow" or "Cancel my RSVP" are not a STOP. Words may be
+# followed by a little punctuation or an emoji ("Stop.", "STOP 🙏").
+_KEYWORD_MESSAGE = re.compile(r"(\w+(?: \w+)*)\W{0,8}")
 
 
-def _words(text: str) -> list[str]:
-    return _WORD.findall(normalize_name(text))
+def _keyword_form(text: str) -> str:
+    """The message as a keyword is compared: folded, its words joined by single spaces."""
+    return " ".join(re.findall(r"\w+", normalize_name(text)))
 
 
-STOP_KEYWORDS = frozenset(" ".join(_words(word)) for word in _STOP_WORDS)
-START_KEYWORDS = frozenset(" ".join(_words(word)) for word in _START_WORDS)
+STOP_KEYWORDS = frozenset(_keyword_form(word) for word in _STOP_WORDS)
+START_KEYWORDS = frozenset(_keyword_form(word) for word in _START_WORDS)
 
 
 def keyword_of(body: str) -> str | None:
-    """STOP when the message, or its first word, is a stop keyword; START for a start keyword."""
-    words = _words(body[:500])
-    if not words:
+    """STOP when the whole message is a stop keyword, START for a start keyword, else None."""
+    match = _KEYWORD_MESSAGE.fullmatch(normalize_name(body[:200]))
+    if match is None:
         return None
-    whole = " ".join(words)
-    if whole in STOP_KEYWORDS or words[0] in STOP_KEYWORDS:
+    if match.group(1) in STOP_KEYWORDS:
         return STOP
-    if whole in START_KEYWORDS:
+    if match.group(1) in START_KEYWORDS:
         return START
     return None
+
+
+# --- Text from outside ----------------------------------------------------------
+
+# RFC 5322's longest line: no address or Message-ID a provider reports is longer.
+MAX_TEXT = 998
+
+
+def text_problem(value: str) -> str:
+    """What would make the database refuse a string (NUL in PostgreSQL, a lone surrogate in
+    SQLite's encoder) or a report absurd (its length); "" when it is fine."""
+    if len(value) > MAX_TEXT:
+        return f"is longer than {MAX_TEXT} characters"
+    if "\x00" in value:
+        return "contains a NUL character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid Unicode"
+    return ""
+
+
+def storable(text: str, limit: int) -> str:
+    """The text without control characters or lone surrogates, spaces collapsed, cut to `limit`."""
+    kept = "".join(
+        " " if ch.isspace() else ch
+        for ch in text[: limit * 4]
+        if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cs")
+    )
+    return clean_text(kept)[:limit]
 
 
 def _language(person: Person | None, organization: Organization) -> str:
@@ -106,7 +139,8 @@ def handle_inbound_sms(organization: Organization, from_number: str, body: str) 
         return ""
     person = owner.person
     language = _language(person, organization)
-    words = (body or "").strip()[:160]
+    # The words are the proof of the choice: kept as sent, less what no database stores.
+    words = storable(body or "", 160)
     with transaction.atomic():
         if keyword == STOP:
             _stop_sms(person, owner, words, language)
@@ -199,6 +233,9 @@ def handle_email_event(
         raise ValueError(f"unknown email event {kind!r}")
     if kind == BOUNCE and not permanent:
         return "ignored"  # the outbox retries; a full mailbox is not a dead one
+    # The webhook refuses these with a reason; here they simply find nothing.
+    message_id = message_id if message_id and not text_problem(message_id) else None
+    address = address if address and not text_problem(address) else None
     delivery = delivery_by_message_id(organization, message_id)
     found = normalize_email((delivery.address if delivery else "") or address or "")
     contact = (
@@ -282,6 +319,7 @@ def _unsubscribed(
 
 _IN_SUBJECT = re.compile(r"unsubscribe\s+([^\s@<>]+)", re.IGNORECASE)
 _IN_ADDRESS = re.compile(r"^[^+@]*\+([^@]+)@")
+MAX_TOKENS = 20
 _ADDRESS_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To")
 
 
@@ -305,7 +343,8 @@ def tokens_in(raw: bytes) -> list[str]:
         match = _IN_ADDRESS.match(address)
         if match:
             found.append(match.group(1))
-    return list(dict.fromkeys(token.strip(".,;") for token in found))
+    # A few are plenty: a real reply names one token, maybe twice.
+    return list(dict.fromkeys(token.strip(".,;") for token in found))[:MAX_TOKENS]
 
 
 def handle_unsubscribe_email(organization: Organization, raw_message: bytes) -> str:

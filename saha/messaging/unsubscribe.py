@@ -7,12 +7,18 @@ its source, and the outbox (which sends a broadcast only to people whose
 consent for its channel and purpose is GRANTED) stops at once.
 
 A delivery whose person was erased has nothing left to withdraw; the pages
-still answer as if it had worked, so that a link does not tell whoever holds
-it that the person was erased.
+still answer as if it had worked (the preference page as for a person with
+nothing on), so that a link does not tell whoever holds it that the person
+was erased.
+
+A link proves that its holder reads the channel it came by, nothing more: on
+the preference page it can start messages on that channel, and only stop
+them on the others.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -27,7 +33,7 @@ from saha.core.tenancy import is_row_id
 from saha.messaging import tokens
 from saha.messaging.models import Broadcast, Delivery
 from saha.messaging.purposes import purpose_label, purposes
-from saha.supporters.consent import ConsentGrant, double_opt_in, record_consent
+from saha.supporters.consent import ConsentGrant, record_consent
 from saha.supporters.models import (
     DEFAULT_PURPOSE,
     Channel,
@@ -197,6 +203,8 @@ class Choice:
     purpose: str
     label: str | Promise  # lazy: the page translates it into the recipient's language
     status: str | None
+    # Whether the link may turn it on: only on its own channel (see `set_preferences`).
+    grantable: bool = True
 
     @property
     def name(self) -> str:
@@ -211,6 +219,11 @@ class Choice:
     def pending(self) -> bool:
         return self.status == ConsentStatus.PENDING
 
+    @property
+    def editable(self) -> bool:
+        """Whether the form offers it: anything the link may turn on, and anything on (to stop)."""
+        return self.grantable or self.checked
+
 
 @dataclass(frozen=True)
 class ChannelChoices:
@@ -220,13 +233,37 @@ class ChannelChoices:
     choices: list[Choice] = field(default_factory=list)
     # A number whose owner replied STOP: SMS go to it again only after START.
     stopped_by_reply: bool = False
+    # Not the link's channel: what is on can be stopped here, nothing started.
+    withdraw_only: bool = False
+
+
+# Mailbox providers shared by millions: their name identifies nobody. Any
+# other domain may be a family's or a small organization's own, and is masked.
+_PUBLIC_MAIL_DOMAINS = frozenset(
+    {
+        *("gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com"),
+        *("icloud.com", "live.com", "proton.me", "protonmail.com"),
+    }
+)
+
+
+_GMX = re.compile(r"gmx\.(?:[a-z]{2,4}|co\.uk)")
+
+
+def _public_mail_domain(domain: str) -> bool:
+    return domain in _PUBLIC_MAIL_DOMAINS or bool(_GMX.fullmatch(domain))
 
 
 def mask_email(address: str) -> str:
-    """ "s•••@example.org": enough for its owner to recognise, too little for anyone else."""
+    """ "s•••@e•••.org", "s•••@gmail.com": enough for its owner to recognise, too little for
+    anyone else."""
     local, at, domain = address.rpartition("@")
     if not at:
         return "•••"
+    domain = domain.lower()
+    if not _public_mail_domain(domain):
+        _name, dot, tld = domain.rpartition(".")
+        domain = f"{domain[:1]}•••{dot}{tld if dot else ''}"
     return f"{local[:1]}•••@{domain}"
 
 
@@ -239,8 +276,13 @@ def mask_phone(number: str) -> str:
     return f"{country}•••• {number[-2:]}"
 
 
-def preferences(person: Person | None) -> list[ChannelChoices]:
-    """Per channel the person can be reached on, each purpose with its current status."""
+def preferences(person: Person | None, *, link_channel: str) -> list[ChannelChoices]:
+    """Per channel the person can be reached on, each purpose with its current status.
+
+    `link_channel` is the channel of the message whose link opened the page:
+    holding an email proves nothing about a phone, so consent on any other
+    channel can be withdrawn from the page but not granted.
+    """
     if person is None:
         return []
     emails = PersonEmail.objects.filter(person=person).order_by("-is_primary", "id")
@@ -256,14 +298,41 @@ def preferences(person: Person | None) -> list[ChannelChoices]:
         if not contacts:
             continue
         current = statuses(person, channel)
-        choices = [Choice(channel, p.key, p.label, current.get(p.key)) for p in purposes()]
+        own = channel == link_channel
+        choices = [
+            Choice(channel, p.key, p.label, current.get(p.key), grantable=own) for p in purposes()
+        ]
         stopped = channel == Channel.SMS and any(
             p.status == ContactStatus.UNSUBSCRIBED for p in phones
         )
-        result.append(
-            ChannelChoices(channel, CHANNEL_HEADINGS[channel], contacts, choices, stopped)
-        )
+        heading = CHANNEL_HEADINGS[channel]
+        result.append(ChannelChoices(channel, heading, contacts, choices, stopped, not own))
     return result
+
+
+def link_preferences(
+    delivery: Delivery, submitted: Mapping[tuple[str, str], bool] | None = None
+) -> list[ChannelChoices]:
+    """What the preference page of this delivery's link shows.
+
+    For an erased person, the page a person with nothing on would see, on the
+    link's channel (with the choices just sent, as if saved): whoever holds
+    the link must not learn that the person was erased.
+    """
+    if delivery.person is not None:
+        return preferences(delivery.person, link_channel=delivery.channel)
+    channel = delivery.channel
+    submitted = submitted or {}
+    choices = [
+        Choice(
+            channel,
+            p.key,
+            p.label,
+            ConsentStatus.GRANTED if submitted.get((channel, p.key)) else None,
+        )
+        for p in purposes()
+    ]
+    return [ChannelChoices(channel, CHANNEL_HEADINGS.get(channel, channel), [], choices)]
 
 
 def set_preferences(
@@ -275,25 +344,30 @@ def set_preferences(
 ) -> list[ConsentRecord]:
     """Record each (channel, purpose) whose wanted state differs from the current one.
 
-    Only pairs the preference page offers this person are considered, so a
-    crafted form cannot grant consent on a channel they cannot be reached on.
-    A grant on the page is the person's own choice (source PREFERENCES).
+    Only what the preference page offers this person is considered, so a
+    crafted form can neither grant consent on a channel they cannot be
+    reached on nor on another channel than the link's. A grant on the page
+    is the person's own choice (source PREFERENCES).
     """
     if person is None:
         return []
     language = language or language_of(delivery)
-    offered = {(c.channel, c.purpose): c for group in preferences(person) for c in group.choices}
+    offered = {
+        (c.channel, c.purpose): c
+        for group in preferences(person, link_channel=delivery.channel)
+        for c in group.choices
+    }
     records = []
     for key, wanted in choices.items():
         choice = offered.get(key)
-        if choice is None or choice.checked == wanted:
+        if choice is None or choice.checked == wanted or (wanted and not choice.grantable):
             continue
         with translation.override(language):
             wording = preference_wording(choice.channel, choice.purpose, wanted)
         grant = ConsentGrant(
             channel=choice.channel,
             purpose=choice.purpose,
-            status=_new_status(choice.channel, wanted, delivery),
+            status=ConsentStatus.GRANTED if wanted else ConsentStatus.WITHDRAWN,
             wording=wording,
             source=ConsentSource.PREFERENCES,
             source_ref=f"delivery:{delivery.pk}",
@@ -303,20 +377,3 @@ def set_preferences(
         if record is not None:
             records.append(record)
     return records
-
-
-def _new_status(channel: str, wanted: bool, delivery: Delivery) -> str:
-    """A grant of email reached from an SMS link is confirmed by email first, under double opt-in.
-
-    The link proves its holder reads this delivery's channel, not the other
-    one; `record_consent` sends the confirmation of a PENDING email consent.
-    """
-    if not wanted:
-        return ConsentStatus.WITHDRAWN
-    if (
-        channel == Channel.EMAIL
-        and delivery.channel != Channel.EMAIL
-        and double_opt_in(delivery.organization_id)
-    ):
-        return ConsentStatus.PENDING
-    return ConsentStatus.GRANTED

@@ -176,19 +176,35 @@ def confirmation_token(record: ConsentRecord) -> str:
     return signing.dumps({"r": record.pk, "p": record.person_id}, salt=CONFIRMATION_SALT)
 
 
-def confirm_consent(token: str) -> ConsentRecord:
-    """The person followed the link of a double opt-in: their email consent is granted."""
+def pending_record(token: str) -> ConsentRecord | None:
+    """The PENDING consent a confirmation link names, or None if the link is not valid.
+
+    By record alone: after a merge the record belongs to the kept person, and
+    the link must still work (the token is signed, so its id is ours).
+    """
+    from saha.core.tenancy import is_row_id
+
+    if len(token) > 500:  # ours are under 100 characters
+        return None
     try:
         payload = signing.loads(token, salt=CONFIRMATION_SALT, max_age=CONFIRMATION_MAX_AGE)
-        # By record alone: after a merge the record belongs to the kept person,
-        # and the link must still work (the token is signed, so "r" is ours).
-        pending = ConsentRecord.objects.select_related("person").get(
-            pk=payload["r"], status=ConsentStatus.PENDING
-        )
-    except (signing.BadSignature, ConsentRecord.DoesNotExist, KeyError, TypeError):
-        raise DomainError(
-            "consent_link_invalid", _("This confirmation link is not valid.")
-        ) from None
+        record_id = payload["r"]
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        return None
+    if not is_row_id(record_id):
+        return None
+    return (
+        ConsentRecord.objects.select_related("person", "organization")
+        .filter(pk=record_id, status=ConsentStatus.PENDING)
+        .first()
+    )
+
+
+def confirm_consent(token: str) -> ConsentRecord:
+    """The person followed the link of a double opt-in: their email consent is granted."""
+    pending = pending_record(token)
+    if pending is None:
+        raise DomainError("consent_link_invalid", _("This confirmation link is not valid."))
     with transaction.atomic():
         state = (
             ConsentState.objects.select_for_update()

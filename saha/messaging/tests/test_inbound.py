@@ -70,7 +70,9 @@ class TestKeywords:
             "stop",
             "  Stop\n",
             "Stop.",
-            "STOP please",
+            "STOP!!",
+            "stop 🙏",
+            "STOP\x00",
             "stopall",
             "Unsubscribe",
             "cancel",
@@ -78,7 +80,7 @@ class TestKeywords:
             "quit",
             "ARRET",
             "Arrêt",
-            "arrêt svp",
+            "Arrêt.",
             "DÉSABONNER",
             "desabonner",
             "توقف",
@@ -92,6 +94,7 @@ class TestKeywords:
             "إلغاء الاشتراك",
             "\u200fتوقف\u200f",
             "توقّف",
+            "توقف؟",
         ],
     )
     def test_stop(self, body):
@@ -105,6 +108,23 @@ class TestKeywords:
         "body", ["", "   ", "hello", "stopping", "please stop", "start the rally", "؟", "🙂"]
     )
     def test_not_a_keyword(self, body):
+        assert keyword_of(body) is None
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            "Stop by the stand tomorrow",
+            "Cancel my RSVP",
+            "STOP please",
+            "arrêt svp",
+            "End of the march: 5pm",
+            "قف عند الخيمة",  # "stop at the tent"
+            "إلغاء الموعد",  # "cancel the appointment"
+            "stop" + "!" * 20,
+        ],
+    )
+    def test_a_sentence_that_begins_with_a_keyword_is_no_keyword(self, body):
+        # Carriers and gateways match the whole message: so do we.
         assert keyword_of(body) is None
 
 
@@ -175,6 +195,28 @@ class TestInboundSms:
 
     def test_anything_else_is_ignored(self, rana, org_a):
         assert inbound.handle_inbound_sms(org_a, NUMBER, "See you at the rally") == ""
+        assert inbound.handle_inbound_sms(org_a, NUMBER, "Stop by the stand tomorrow") == ""
+        assert status_of(rana, Channel.SMS) == GRANTED
+
+    @pytest.mark.parametrize(
+        ("body", "stored"),
+        [
+            ("STOP\x00", "STOP"),
+            ("\x00STOP\x07", "STOP"),
+            ("STOP\ud800", "STOP"),  # a lone surrogate: SQLite's encoder refuses it
+            ("STOP" + " " * 5000, "STOP"),
+        ],
+    )
+    def test_the_stored_words_are_what_a_database_takes(self, rana, org_a, body, stored):
+        assert inbound.handle_inbound_sms(org_a, NUMBER, body)
+
+        assert status_of(rana, Channel.SMS) == WITHDRAWN
+        record = ConsentRecord.objects.filter(person=rana, status=WITHDRAWN).first()
+        assert record.wording == stored
+
+    @pytest.mark.parametrize("sender", ["\x00", "+961\x0071123412", "\ud800", "+" + "\ud800" * 50])
+    def test_a_sender_no_database_takes_is_nobody(self, rana, org_a, sender):
+        assert inbound.handle_inbound_sms(org_a, sender, "STOP") == ""
         assert status_of(rana, Channel.SMS) == GRANTED
 
 
@@ -249,6 +291,16 @@ class TestEmailEvents:
             "unknown"
         )
         assert email_status() == ContactStatus.SUBSCRIBED
+        assert status_of(rana) == GRANTED
+
+    @pytest.mark.parametrize(
+        "reference",
+        [{"message_id": "\udfff"}, {"address": "\ud800@b.org"}, {"message_id": "\x00"}],
+    )
+    def test_a_string_no_database_takes_finds_nothing(self, rana, org_a, reference):
+        make_delivery(rana, provider_id=MESSAGE_ID)
+
+        assert inbound.handle_email_event(org_a, kind="complaint", **reference) == "unknown"
         assert status_of(rana) == GRANTED
 
 
@@ -382,13 +434,43 @@ class TestSmsHook:
         assert "Rock & <Roll>" in twiml.find("Message").text
 
     @pytest.mark.parametrize(
-        "form", [{"From": "+96170999999", "Body": "STOP"}, {"Body": "STOP"}, {}, {"From": NUMBER}]
+        "form",
+        [
+            {"From": "+96170999999", "Body": "STOP"},
+            {"Body": "STOP"},
+            {},
+            {"From": NUMBER},
+            {"From": NUMBER, "Body": "Stop by the stand tomorrow"},
+            {"From": "\x00", "To": "\x00", "Body": "\x00"},
+            {"From": NUMBER + "\x00", "Body": "x" * 100_000},
+        ],
     )
     def test_nothing_to_say(self, rana, org_a, key, form):
         twiml = self.post(org_a, key, **form)
 
         assert twiml.tag == "Response" and len(twiml) == 0
         assert status_of(rana, Channel.SMS) == GRANTED
+
+    def test_a_stop_with_a_nul_is_kept(self, rana, org_a, key):
+        # PostgreSQL refuses NUL in text: the STOP must not be lost in a 500.
+        response = Client().post(
+            hook("sms", org_a, key),
+            "From=%2B96171123412&Body=STOP%00",
+            content_type="application/x-www-form-urlencoded",
+        )
+
+        assert response.status_code == 200
+        assert status_of(rana, Channel.SMS) == WITHDRAWN
+        assert ConsentRecord.objects.filter(person=rana, status=WITHDRAWN).first().wording == "STOP"
+
+    def test_invalid_utf8_is_no_500(self, rana, org_a, key):
+        response = Client().post(
+            hook("sms", org_a, key),
+            b"From=%2B96171123412&Body=STOP%ED%A0%80%FF",
+            content_type="application/x-www-form-urlencoded",
+        )
+
+        assert response.status_code == 200
 
 
 class TestEmailEventsHook:
@@ -455,6 +537,35 @@ class TestEmailEventsHook:
     def test_invalid_utf8(self, org_a, key):
         assert self.post(org_a, key, b"\xff\xfe{", raw=True).status_code == 400
 
+    @pytest.mark.parametrize(
+        "payload",
+        [
+            # Lone surrogates: valid JSON, but no UTF-8 (SQLite's encoder raises).
+            '{"type": "complaint", "message_id": "\\udfff"}',
+            '{"type": "bounce", "email": "\\ud800@b.org"}',
+            # NUL: PostgreSQL refuses it in text.
+            '{"type": "complaint", "message_id": "\\u0000"}',
+            '{"type": "bounce", "email": "rana\\u0000@example.org"}',
+            '{"type": "complaint", "message_id": "' + "x" * 999 + '"}',
+            '{"events": [{"type": "bounce", "email": "rana@example.org"},'
+            ' {"type": "complaint", "message_id": "a\\u0000"}]}',
+        ],
+    )
+    def test_a_string_no_database_takes_is_a_400_with_a_reason(self, rana, org_a, key, payload):
+        make_delivery(rana, provider_id=MESSAGE_ID)
+
+        response = self.post(org_a, key, payload, raw=True)
+
+        assert response.status_code == 400
+        assert response.json()["error"].startswith("events[")
+        assert email_status() == ContactStatus.SUBSCRIBED
+        assert status_of(rana) == GRANTED
+
+    def test_the_longest_reference_is_still_taken(self, rana, org_a, key):
+        response = self.post(org_a, key, {"type": "complaint", "message_id": "x" * 998})
+
+        assert response.json() == {"results": ["unknown"]}
+
 
 class TestUnsubscribeEmailHook:
     def test_a_raw_message(self, rana, org_a, key):
@@ -491,6 +602,27 @@ class TestUnsubscribeEmailHook:
 
         assert response.json() == {"result": "unknown"}
         assert status_of(rana) == GRANTED
+
+    @pytest.mark.parametrize(
+        "field", ["\x00", "Subject: unsubscribe \x00\r\n\r\n", "Subject: \ufffd\r\n\r\n"]
+    )
+    def test_a_form_field_of_any_text_is_no_500(self, rana, org_a, key, field):
+        response = Client().post(hook("unsubscribe_email", org_a, key), {"email": field})
+
+        assert response.status_code == 200
+        assert response.json() == {"result": "unknown"}
+
+    def test_a_message_naming_many_tokens(self, rana, org_a, key):
+        forged = " ".join(f"unsubscribe {n}-forgedforgedforged" for n in range(50_000))
+
+        response = Client().post(
+            hook("unsubscribe_email", org_a, key),
+            raw_email(forged),
+            content_type="message/rfc822",
+        )
+
+        assert response.json() == {"result": "unknown"}
+        assert len(inbound.tokens_in(raw_email(forged))) == inbound.MAX_TOKENS
 
     def test_an_empty_body_is_a_400(self, org_a, key):
         response = Client().post(

@@ -119,10 +119,10 @@ class TestPreferenceService:
     def test_only_channels_the_person_can_be_reached_on(self, org_a):
         person = recipient(org_a, email="nour@example.org", phone=None)
 
-        channels = preferences(person)
+        channels = preferences(person, link_channel=Channel.EMAIL)
 
         assert [group.channel for group in channels] == [Channel.EMAIL]
-        assert channels[0].contacts == ["n•••@example.org"]
+        assert channels[0].contacts == ["n•••@e•••.org"]
         assert [(c.purpose, c.status, c.checked) for c in channels[0].choices] == [
             (DEFAULT_PURPOSE, GRANTED, True)
         ]
@@ -176,20 +176,72 @@ class TestPreferenceService:
 
         assert not Suppression.objects.exists()
 
-    def test_email_from_an_sms_link_is_confirmed_first_under_double_opt_in(self, org_a):
+    def test_another_channel_can_be_stopped_but_not_started_from_a_link(self, org_a):
+        # The email link proves its holder reads the email, nothing about the phone.
+        person = recipient(org_a, email="nour@example.org", phone="+96171000001")
+        email = make_delivery(person)
+        set_preferences(person, {(Channel.SMS, DEFAULT_PURPOSE): False}, delivery=email)
+
+        records = set_preferences(person, {(Channel.SMS, DEFAULT_PURPOSE): True}, delivery=email)
+
+        assert records == []
+        assert status_of(person, Channel.SMS) == WITHDRAWN
+        (own, other) = preferences(person, link_channel=Channel.EMAIL)
+        assert (own.withdraw_only, own.choices[0].editable) == (False, True)
+        assert (other.withdraw_only, other.choices[0].editable) == (True, False)
+
+    def test_a_link_starts_its_own_channel_again(self, org_a):
+        person = recipient(org_a, email="nour@example.org", phone="+96171000001")
+        sms = make_delivery(person, channel=Channel.SMS)
+        set_preferences(person, {(Channel.SMS, DEFAULT_PURPOSE): False}, delivery=sms)
+
+        set_preferences(person, {(Channel.SMS, DEFAULT_PURPOSE): True}, delivery=sms)
+
+        assert status_of(person, Channel.SMS) == GRANTED
+
+    def test_email_from_an_sms_link_is_not_granted_even_under_double_opt_in(self, org_a):
         PrivacySettings.objects.create(organization=org_a, email_double_opt_in=True)
         person = PersonFactory(organization=org_a, email="rana@example.org", phone="+96171000001")
         sms = make_delivery(person, channel=Channel.SMS)
 
-        set_preferences(person, {(Channel.EMAIL, DEFAULT_PURPOSE): True}, delivery=sms)
+        records = set_preferences(person, {(Channel.EMAIL, DEFAULT_PURPOSE): True}, delivery=sms)
+
+        assert records == []
+        assert status_of(person) == ""
+
+    def test_a_pending_confirmation_shows_ticked_and_can_be_stopped(self, org_a):
+        PrivacySettings.objects.create(organization=org_a, email_double_opt_in=True)
+        person = recipient(org_a, email="rana@example.org")  # signed up on a form: pending
+        sms = make_delivery(person, channel=Channel.SMS)
+
+        (email_choices,) = preferences(person, link_channel=Channel.SMS)
 
         assert status_of(person) == PENDING
-        # The page shows it ticked, waiting for the confirmation.
-        (email_choices, _sms) = preferences(person)
-        assert email_choices.choices[0].pending
+        assert email_choices.choices[0].pending and email_choices.choices[0].editable
+        set_preferences(person, {(Channel.EMAIL, DEFAULT_PURPOSE): False}, delivery=sms)
+        assert status_of(person) == WITHDRAWN
 
-    def test_masks(self):
-        assert mask_email("sami.nasr@example.org") == "s•••@example.org"
+    @pytest.mark.parametrize(
+        ("address", "masked"),
+        [
+            ("sami.nasr@example.org", "s•••@e•••.org"),
+            ("sami@haddad-family.co.uk", "s•••@h•••.uk"),
+            ("Sami@Mail.Example.ORG", "S•••@m•••.org"),
+            ("sami@localhost", "s•••@l•••"),
+            ("sami@gmail.com", "s•••@gmail.com"),
+            ("sami@proton.me", "s•••@proton.me"),
+            ("sami@gmx.de", "s•••@gmx.de"),
+            ("sami@gmx.net", "s•••@gmx.net"),
+            ("sami@gmx.example.org", "s•••@g•••.org"),
+            ("sami@gmail.com.example.org", "s•••@g•••.org"),
+            ("not an address", "•••"),
+        ],
+    )
+    def test_masked_email(self, address, masked):
+        # A personal domain names a family or a small organization: masked too.
+        assert mask_email(address) == masked
+
+    def test_masked_phone(self):
         assert mask_phone("+96171123412") == "+961 •••• 12"
         assert mask_phone("+33612345678") == "+33 •••• 78"
 
@@ -263,6 +315,8 @@ class TestUnsubscribePage:
             lambda t: "-",
             lambda t: "zzzzzzzzzzzzzzzzzzzzzz-AAAAAAAAAAAAAAAA",
             lambda t: "ünïcode-نص",
+            lambda t: t + "\x00",
+            lambda t: t * 50,
         ],
     )
     def test_a_forged_or_damaged_link_finds_nothing(self, sami, delivery, mangle):
@@ -301,6 +355,7 @@ class TestUnsubscribePage:
             strict_client().post(preferences_url(delivery), {"shown": "email:updates"}).status_code
             == 200
         )
+        assert not ConsentRecord.objects.filter(source=ConsentSource.PREFERENCES).exists()
 
     def test_other_methods_are_refused(self, delivery):
         assert Client().put(unsubscribe_url(delivery)).status_code == 405
@@ -321,8 +376,8 @@ class TestPreferencePage:
 
         page = response.content.decode()
         assert response.status_code == 200
-        assert "s•••@example.org" in page and "+961 •••• 12" in page
-        assert "sami@example.org" not in page and "71123412" not in page
+        assert "s•••@e•••.org" in page and "+961 •••• 12" in page
+        assert "example.org" not in page and "71123412" not in page
         assert page.count('name="wanted"') == 2
         assert page.count(" checked>") == 2
         assert b"<script" not in response.content
@@ -348,6 +403,31 @@ class TestPreferencePage:
         assert status_of(sami, Channel.SMS) == WITHDRAWN
         assert response.content.decode().count(" checked>") == 1
 
+    def test_another_channel_shows_what_is_off_but_cannot_turn_it_on(self, sami, delivery):
+        set_preferences(sami, {(Channel.SMS, DEFAULT_PURPOSE): False}, delivery=delivery)
+
+        page = Client().get(preferences_url(delivery)).content.decode()
+        # A crafted form, as if the SMS box had been offered and ticked.
+        strict_client().post(
+            preferences_url(delivery),
+            {"shown": ["email:updates", "sms:updates"], "wanted": ["email:updates", "sms:updates"]},
+        )
+
+        assert 'value="email:updates"' in page and 'value="sms:updates"' not in page
+        assert page.count(" disabled>") == 1
+        assert status_of(sami, Channel.SMS) == WITHDRAWN
+        assert status_of(sami, Channel.EMAIL) == GRANTED
+
+    def test_the_sms_link_starts_sms_again(self, sami):
+        sms = make_delivery(sami, channel=Channel.SMS)
+        set_preferences(sami, {(Channel.SMS, DEFAULT_PURPOSE): False}, delivery=sms)
+
+        strict_client().post(
+            preferences_url(sms), {"shown": ["sms:updates"], "wanted": ["sms:updates"]}
+        )
+
+        assert status_of(sami, Channel.SMS) == GRANTED
+
     def test_garbage_in_the_form_changes_nothing(self, sami, delivery):
         response = strict_client().post(
             preferences_url(delivery),
@@ -356,6 +436,58 @@ class TestPreferencePage:
 
         assert response.status_code == 200
         assert not ConsentRecord.objects.filter(person=sami, status=WITHDRAWN).exists()
+
+
+class TestErasedPerson:
+    """A link does not tell whoever holds it that the person was erased."""
+
+    def pages(self, delivery: Delivery, client: Client) -> list:
+        url = preferences_url(delivery)
+        return [
+            client.get(url),
+            client.post(url, {"shown": "email:updates", "wanted": "email:updates"}),
+            client.post(url, {"shown": "email:updates"}),
+        ]
+
+    def shape(self, response) -> tuple:
+        """What the page is made of, whatever the person's choices and address."""
+        page = response.content.decode()
+        return (
+            response.status_code,
+            [t.name for t in response.templates],
+            page.count("<fieldset"),
+            page.count('name="wanted"'),
+            page.count('role="status"'),
+            "<form" in page,
+        )
+
+    def test_the_preference_page_looks_like_anyone_elses(self, org_a):
+        # given: two people who heard from us by email only; one was then erased
+        kept = make_delivery(recipient(org_a, email="nour@example.org"))
+        gone = make_delivery(recipient(org_a, email="hala@example.org"))
+        Delivery.objects.filter(pk=gone.pk).update(person=None, address="")
+
+        # when / then
+        for shown, erased in zip(
+            self.pages(kept, strict_client()), self.pages(gone, strict_client()), strict=True
+        ):
+            assert self.shape(erased) == self.shape(shown)
+            assert "hala" not in erased.content.decode()
+            assert "•••" not in erased.content.decode()
+        saved = ConsentRecord.objects.filter(source=ConsentSource.PREFERENCES)
+        assert set(saved.values_list("person", flat=True)) == {kept.person_id}
+
+    def test_saving_for_an_erased_person_records_nothing_and_says_saved(self, delivery):
+        Delivery.objects.filter(pk=delivery.pk).update(person=None, address="")
+
+        response = strict_client().post(
+            preferences_url(delivery), {"shown": "email:updates", "wanted": "email:updates"}
+        )
+
+        assert response.status_code == 200
+        assert 'role="status"' in response.content.decode()
+        assert " checked>" in response.content.decode()  # as anyone sees what they chose
+        assert not ConsentRecord.objects.filter(source=ConsentSource.PREFERENCES).exists()
 
 
 class TestTimeline:

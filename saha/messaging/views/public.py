@@ -40,7 +40,7 @@ from saha.messaging.models import Delivery, MessagingSettings
 from saha.messaging.unsubscribe import (
     delivery_id_of,
     language_of,
-    preferences,
+    link_preferences,
     purpose_of,
     set_preferences,
     unsubscribe,
@@ -60,11 +60,36 @@ def _delivery(token: str) -> Delivery | None:
     return Delivery.objects.select_related("person", "organization").filter(pk=delivery_id).first()
 
 
-def _page_language(request: HttpRequest, delivery: Delivery) -> str:
+def page_language(request: HttpRequest, default: str) -> str:
     """The recipient's language, unless this browser chose one (?lang= or the switcher's cookie)."""
     known = {code for code, _name in settings.LANGUAGES}
     chosen = request.GET.get("lang") or request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
-    return chosen if chosen in known else language_of(delivery)
+    return chosen if chosen in known else default
+
+
+def _page_language(request: HttpRequest, delivery: Delivery) -> str:
+    return page_language(request, language_of(delivery))
+
+
+def render_recipient_page(
+    request: HttpRequest,
+    template: str,
+    context: dict[str, Any],
+    *,
+    language: str,
+    status: int = 200,
+) -> HttpResponse:
+    """A page for someone who followed a link in a message: theirs, whoever's browser shows it."""
+    with translation.override(language):
+        request.LANGUAGE_CODE = language
+        # Even in an organizer's browser: no organizer menus, and base.html's scripts stay out.
+        response = render(request, template, {**context, "user": AnonymousUser()}, status=status)
+    response.headers["Content-Language"] = language
+    # The token is in the URL: keep it out of other sites' logs. Not "no-referrer":
+    # forms would then send `Origin: null`, and the language switcher's CSRF check fails.
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
 
 
 def _render(
@@ -75,27 +100,12 @@ def _render(
     status: int = 200,
 ) -> HttpResponse:
     language = _page_language(request, delivery) if delivery else translation.get_language()
-    with translation.override(language):
-        request.LANGUAGE_CODE = language
-        response = render(
-            request,
-            template,
-            {
-                # A recipient's page, even in an organizer's browser: no
-                # organizer menus, and base.html's scripts stay out.
-                "user": AnonymousUser(),
-                "delivery": delivery,
-                "recipient_organization": delivery.organization if delivery else None,
-                **context,
-            },
-            status=status,
-        )
-    response.headers["Content-Language"] = language
-    # The token is in the URL: keep it out of other sites' logs. Not "no-referrer":
-    # forms would then send `Origin: null`, and the language switcher's CSRF check fails.
-    response.headers["Referrer-Policy"] = "same-origin"
-    response.headers["X-Robots-Tag"] = "noindex"
-    return response
+    context = {
+        "delivery": delivery,
+        "recipient_organization": delivery.organization if delivery else None,
+        **context,
+    }
+    return render_recipient_page(request, template, context, language=language, status=status)
 
 
 def _invalid(request: HttpRequest) -> HttpResponse:
@@ -156,7 +166,7 @@ def preferences_page(request: HttpRequest, token: str) -> HttpResponse:
     delivery = _delivery(token)
     if delivery is None:
         return _invalid(request)
-    saved = False
+    choices: dict[tuple[str, str], bool] = {}
     if request.method == "POST":
         try:
             choices = _choices(request)
@@ -168,12 +178,14 @@ def preferences_page(request: HttpRequest, token: str) -> HttpResponse:
             delivery=delivery,
             language=_page_language(request, delivery),
         )
-        saved = True
     return _render(
         request,
         delivery,
         "messaging/public/preferences.html",
-        {"channels": preferences(delivery.person), "saved": saved},
+        {
+            "channels": link_preferences(delivery, choices),
+            "saved": request.method == "POST",
+        },
     )
 
 
@@ -236,13 +248,24 @@ def _event_problem(event: Any) -> str:
     if event.get("type") not in inbound.EMAIL_EVENTS:
         return f"type must be one of {', '.join(inbound.EMAIL_EVENTS)}."
     for name in ("email", "message_id"):
-        if event.get(name) is not None and not isinstance(event[name], str):
-            return f"{name} must be a string."
+        problem = _text_problem(name, event.get(name))
+        if problem:
+            return problem
     if not event.get("email") and not event.get("message_id"):
         return "give email or message_id."
     if not isinstance(event.get("permanent", True), bool):
         return "permanent must be true or false."
     return ""
+
+
+def _text_problem(name: str, value: Any) -> str:
+    """What makes a string of a report unusable: the database would refuse it, or choke."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        return f"{name} must be a string."
+    problem = inbound.text_problem(value)
+    return f"{name} {problem}." if problem else ""
 
 
 @csrf_exempt
@@ -272,7 +295,8 @@ def _raw_message(request: HttpRequest) -> bytes:
         for field in ("email", "body-mime", "message"):
             value = request.POST.get(field)
             if value:
-                return value.encode("utf-8", "surrogateescape")
+                # Form fields arrive decoded; a token is ASCII, whatever else is lost.
+                return value.encode("utf-8", "replace")
         return b""
     return request.body
 
