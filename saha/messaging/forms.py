@@ -19,6 +19,7 @@ from saha.messaging import rendering
 from saha.messaging.broadcasts import BroadcastData
 from saha.messaging.models import Broadcast, MessagingSettings
 from saha.messaging.purposes import purposes
+from saha.messaging.settings_services import check_header_text, normalize_sms_sender
 from saha.supporters.models import Channel, Segment
 
 if TYPE_CHECKING:
@@ -191,6 +192,14 @@ class SendTestForm(forms.Form):
 
 
 class SendForm(forms.Form):
+    """When to send; which button was pressed says whether now or later.
+
+    A POST without one of the buttons (an empty one, one from another page)
+    sends nothing: sending is never what a form means by default.
+    """
+
+    SEND, SCHEDULE = "send", "schedule"
+
     send_at = forms.DateTimeField(
         label=_("Send at"),
         required=False,
@@ -201,7 +210,8 @@ class SendForm(forms.Form):
     def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["send_at"].help_text = _(
-            "Leave empty to send now. The time is in the organization's time zone, %(zone)s."
+            "To send later, choose a time and press “Schedule”. The time is in the "
+            "organization's time zone, %(zone)s."
         ) % {"zone": organization.time_zone}
 
     def clean_send_at(self) -> dt.datetime | None:
@@ -219,6 +229,31 @@ class SendForm(forms.Form):
         if when > now + dt.timedelta(days=MAX_SCHEDULE_DAYS):
             raise forms.ValidationError(_("Choose a time within the next year."), code="too_far")
         return when
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        action = self.data.get("action")
+        if action not in (self.SEND, self.SCHEDULE):
+            raise forms.ValidationError(
+                _("Press one of the buttons to send the broadcast."), code="no_action"
+            )
+        if "send_at" not in data:  # already refused on its field
+            return data
+        if action == self.SCHEDULE and data["send_at"] is None:
+            self.add_error(
+                "send_at",
+                forms.ValidationError(_("Choose when to send it."), code="required"),
+            )
+        elif action == self.SEND and data["send_at"] is not None:
+            self.add_error(
+                "send_at",
+                forms.ValidationError(
+                    _("To send now, empty the time; to send at this time, press “Schedule”."),
+                    code="time_with_send",
+                ),
+            )
+        return data
 
 
 class CancelForm(forms.Form):
@@ -251,7 +286,10 @@ class MessagingSettingsForm(forms.ModelForm):
                 "An address of a domain the server may send for. Empty: the server's address."
             ),
             "reply_to": _("Where replies go. Empty: the sender address."),
-            "sms_sender": _("A number, or up to 11 letters where the SMS provider allows it."),
+            "sms_sender": _(
+                "A phone number with its country code, or a name of up to 11 Latin letters "
+                "and digits where the SMS provider allows it."
+            ),
             "broadcast_requires_approval": _(
                 "Then “Send” asks for approval, and another owner or admin sends it."
             ),
@@ -264,6 +302,18 @@ class MessagingSettingsForm(forms.ModelForm):
             "No text message is sent between these two times, in the organization's time "
             "zone (%(zone)s), unless the broadcast is urgent. The same time twice: no quiet hours."
         ) % {"zone": zone}
+
+    def clean_from_name(self) -> str:
+        return check_header_text(self.cleaned_data["from_name"])
+
+    def clean_from_email(self) -> str:
+        return check_header_text(self.cleaned_data["from_email"])
+
+    def clean_reply_to(self) -> str:
+        return check_header_text(self.cleaned_data["reply_to"])
+
+    def clean_sms_sender(self) -> str:
+        return normalize_sms_sender(self.cleaned_data["sms_sender"])
 
     def changes(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in self.Meta.fields}

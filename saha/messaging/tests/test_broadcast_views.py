@@ -44,6 +44,9 @@ FIELDS = {
     "purpose": "updates",
     "fallback_language": "en",
 }
+# What the send page posts, by its buttons.
+SEND_NOW = {"send_at": "", "action": "send"}
+SCHEDULE = {"action": "schedule"}
 ENGLISH_BODY = (
     "Hello {{ given_name | friend }},\n\nJoin us at the **general assembly** on Saturday."
 )
@@ -169,7 +172,9 @@ class TestAccess:
 
     def test_a_viewer_cannot_send(self, viewer, messenger, people) -> None:
         broadcast = ready(messenger)
-        response = viewer.client().post(url("broadcast_send", viewer.organization, pk=broadcast.pk))
+        response = viewer.client().post(
+            url("broadcast_send", viewer.organization, pk=broadcast.pk), SEND_NOW
+        )
         assert response.status_code == 403
         broadcast.refresh_from_db()
         assert broadcast.status == BroadcastStatus.DRAFT
@@ -464,9 +469,9 @@ class TestSend:
         org = messenger.organization
         summary = text(client.get(url("broadcast_send", org, pk=broadcast.pk)))
         assert re.search(r'class="number">2</span> people', summary)
-        assert 'name="send"' in summary and "Ask for approval" not in summary
+        assert 'value="send"' in summary and "Ask for approval" not in summary
 
-        response = client.post(url("broadcast_send", org, pk=broadcast.pk), {"send_at": ""})
+        response = client.post(url("broadcast_send", org, pk=broadcast.pk), SEND_NOW)
         assert response["Location"] == url("broadcast_progress", org, pk=broadcast.pk)
         broadcast.refresh_from_db()
         assert broadcast.status == BroadcastStatus.PREPARING
@@ -486,7 +491,7 @@ class TestSend:
         broadcast = ready(messenger)
         client = messenger.client()
         org = messenger.organization
-        client.post(url("broadcast_send", org, pk=broadcast.pk))
+        client.post(url("broadcast_send", org, pk=broadcast.pk), SEND_NOW)
         broadcasts.prepare(broadcast.pk)
         fragment = text(
             client.get(
@@ -506,7 +511,7 @@ class TestSend:
         org = messenger.organization
         progress_url = url("broadcast_progress", org, pk=broadcast.pk)
         for _ in range(2):
-            response = client.post(url("broadcast_send", org, pk=broadcast.pk))
+            response = client.post(url("broadcast_send", org, pk=broadcast.pk), SEND_NOW)
             assert response.status_code == 302
             assert response["Location"] == progress_url
         run_worker(broadcast)
@@ -523,8 +528,8 @@ class TestSend:
         page = url("broadcast_send", messenger.organization, pk=broadcast.pk)
         summary = text(client.get(page))
         assert "Write the version in the fallback language first." in summary
-        assert 'name="send"' not in summary
-        response = client.post(page)
+        assert 'name="action"' not in summary
+        response = client.post(page, SEND_NOW)
         assert response.status_code == 400
         broadcast.refresh_from_db()
         assert broadcast.status == BroadcastStatus.DRAFT
@@ -534,7 +539,7 @@ class TestSend:
         past = timezone.localtime() - dt.timedelta(hours=1)
         response = messenger.client().post(
             url("broadcast_send", messenger.organization, pk=broadcast.pk),
-            {"send_at": past.strftime("%Y-%m-%dT%H:%M")},
+            {"send_at": past.strftime("%Y-%m-%dT%H:%M"), **SCHEDULE},
         )
         assert response.status_code == 400
         assert "This time has passed" in text(response)
@@ -545,7 +550,8 @@ class TestSend:
     def test_a_time_that_is_not_one_is_refused(self, messenger, people, value) -> None:
         broadcast = ready(messenger)
         response = messenger.client().post(
-            url("broadcast_send", messenger.organization, pk=broadcast.pk), {"send_at": value}
+            url("broadcast_send", messenger.organization, pk=broadcast.pk),
+            {"send_at": value, **SCHEDULE},
         )
         assert response.status_code == 400
 
@@ -554,7 +560,7 @@ class TestSend:
         year = timezone.now().year + 1
         response = messenger.client().post(
             url("broadcast_send", messenger.organization, pk=broadcast.pk),
-            {"send_at": f"{year}-07-01T09:30"},
+            {"send_at": f"{year}-07-01T09:30", **SCHEDULE},
         )
         assert response.status_code == 302
         broadcast.refresh_from_db()
@@ -571,7 +577,7 @@ class TestSend:
         broadcast = ready(messenger)
         client = messenger.client()
         org = messenger.organization
-        client.post(url("broadcast_send", org, pk=broadcast.pk))
+        client.post(url("broadcast_send", org, pk=broadcast.pk), SEND_NOW)
         progress_url = url("broadcast_progress", org, pk=broadcast.pk)
         assert client.get(url("broadcast_edit", org, pk=broadcast.pk))["Location"] == progress_url
         assert client.get(url("broadcast_detail", org, pk=broadcast.pk))["Location"] == progress_url
@@ -591,7 +597,7 @@ class TestApproval:
         org = admin.organization
         page = text(admin.client().get(url("broadcast_send", org, pk=broadcast.pk)))
         assert "Ask for approval" in page
-        admin.client().post(url("broadcast_send", org, pk=broadcast.pk))
+        admin.client().post(url("broadcast_send", org, pk=broadcast.pk), SEND_NOW)
         broadcast.refresh_from_db()
         assert broadcast.status == BroadcastStatus.AWAITING_APPROVAL
 
@@ -620,7 +626,7 @@ class TestApproval:
 
     def test_a_messenger_cannot_approve(self, messenger, admin, people) -> None:
         broadcast = ready(admin)
-        admin.client().post(url("broadcast_send", admin.organization, pk=broadcast.pk))
+        admin.client().post(url("broadcast_send", admin.organization, pk=broadcast.pk), SEND_NOW)
         response = messenger.client().post(
             url("broadcast_approve", admin.organization, pk=broadcast.pk)
         )
@@ -631,7 +637,7 @@ class TestApproval:
     def test_returned_to_draft_it_can_be_edited_again(self, messenger, owner, people) -> None:
         broadcast = ready(messenger)
         org = messenger.organization
-        messenger.client().post(url("broadcast_send", org, pk=broadcast.pk))
+        messenger.client().post(url("broadcast_send", org, pk=broadcast.pk), SEND_NOW)
         response = owner.client().post(url("broadcast_return", org, pk=broadcast.pk))
         assert response["Location"] == url("broadcast_detail", org, pk=broadcast.pk)
         broadcast.refresh_from_db()
@@ -642,7 +648,9 @@ class TestApproval:
 class TestControls:
     def sending(self, persona: Persona) -> Broadcast:
         broadcast = ready(persona)
-        persona.client().post(url("broadcast_send", persona.organization, pk=broadcast.pk))
+        persona.client().post(
+            url("broadcast_send", persona.organization, pk=broadcast.pk), SEND_NOW
+        )
         broadcasts.prepare(broadcast.pk)
         broadcast.refresh_from_db()
         assert broadcast.status == BroadcastStatus.SENDING

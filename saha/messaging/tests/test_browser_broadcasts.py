@@ -135,7 +135,7 @@ def send_and_watch(page: Page, language: str, detail: str, gate: RequestGate, sc
     expect(page.locator("main .send-summary .count .number")).to_have_text("3")
     check_page(page, language)
     screenshot(page, "send")
-    page.locator("main button[name=send]").click()
+    page.locator("main button[name=action][value=send]").click()
     expect(page).to_have_url(re.compile(rf"{detail}progress/$"))
     panel = page.locator("#broadcast-progress")
     expect(panel).to_have_attribute("hx-trigger", "every 2s")
@@ -207,6 +207,8 @@ def test_without_javascript_the_progress_page_refreshes_and_a_second_admin_appro
     page.goto(progress)
     expect(page.locator("meta[http-equiv=refresh]")).to_have_count(1)
     expect(page.locator(f"main a[href='{progress}']")).to_have_count(1)
+    # what is to be approved: the audience asked for, and how many it reaches
+    expect(page.locator("#broadcast-progress .approval-audience .number")).to_have_text("3")
     check_page(page, language)
     screenshot(page, "awaiting")
     page.locator(f"main form[action$='/{broadcast.pk}/approve/'] button").click()
@@ -238,4 +240,31 @@ def test_an_owner_changes_the_messaging_settings_on_a_phone(make_page, owner, la
     check_page(page, language)
     row = MessagingSettings.objects.get(organization=owner.organization)
     assert (row.from_email, row.quiet_start.strftime("%H:%M")) == ("news@example.org", "22:30")
+    assert console_errors(page) == []
+
+
+def test_when_the_session_ends_the_polling_page_goes_to_sign_in(make_page, messenger, audience):
+    # given: a broadcast on its way, its progress page asking every 2 s
+    broadcast = broadcasts.create_broadcast(
+        actor=messenger.user,
+        organization=messenger.organization,
+        data=broadcasts.BroadcastData(
+            name="Assembly", channel="email", segment=None, fallback_language="en"
+        ),
+    )
+    broadcasts.save_version(
+        actor=messenger.user, broadcast=broadcast, language="en", subject="Hi", body="Hi"
+    )
+    broadcasts.request_send(actor=messenger.user, broadcast=broadcast)
+    page = make_page()
+    log_in(page, messenger.user)
+    page.goto(f"{MESSAGES}{broadcast.pk}/progress/")
+    expect(page.locator("#broadcast-progress")).to_have_attribute("hx-trigger", "every 2s")
+
+    # when: the session ends
+    page.context.clear_cookies()
+
+    # then: the whole page goes to sign in, and back here after; no form inside the panel
+    expect(page).to_have_url(re.compile(rf"/login/\?next={MESSAGES}{broadcast.pk}/progress/$"))
+    expect(page.locator("#broadcast-progress")).to_have_count(0)
     assert console_errors(page) == []

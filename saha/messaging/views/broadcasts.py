@@ -10,11 +10,15 @@ second press lands on the same page.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import suppress
+from functools import wraps
 from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.cache import cache
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -24,7 +28,8 @@ from django.utils.translation import get_language_info, pgettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from saha.core.errors import DomainError
+from saha.core.errors import Conflict, DomainError
+from saha.core.models import AuditEntry
 from saha.core.tenancy import get_for_org_or_404, is_row_id
 from saha.messaging import broadcasts, rendering, testsend
 from saha.messaging.forms import (
@@ -50,6 +55,10 @@ PAGE_SIZE = 25
 FINAL = (BroadcastStatus.SENT, BroadcastStatus.CANCELLED)
 WAITING = (BroadcastStatus.AWAITING_APPROVAL, BroadcastStatus.SCHEDULED)
 SEND = Permission.SEND_MESSAGES
+# Test sends go to any address typed: a member may send this many an hour.
+TEST_SENDS_PER_HOUR = 10
+# The field of the test-send form each refusal of the service belongs to.
+TEST_SEND_FIELDS = {"bad_address": "address", "no_version": "language"}
 
 
 def _broadcast(request: HttpRequest, pk: int) -> Broadcast:
@@ -79,6 +88,32 @@ def _to_progress(broadcast: Broadcast) -> HttpResponse:
     return redirect(
         "messaging_broadcast_progress", slug=broadcast.organization.slug, pk=broadcast.pk
     )
+
+
+def htmx_navigates(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Outside organization_view: an htmx fragment the member may no longer see moves the page.
+
+    The browser follows a redirect (to sign in again, to set up two-factor
+    authentication) by itself, and htmx would swap the page it lands on into
+    the fragment. Instead, signed out or refused, the whole page reloads and
+    shows why; redirected while signed in, the page goes where it was sent.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.headers.get("HX-Request"):
+            return view(request, *args, **kwargs)
+        try:
+            response = view(request, *args, **kwargs)
+        except (PermissionDenied, Http404):
+            return HttpResponse(headers={"HX-Refresh": "true"})
+        if not response.has_header("Location"):
+            return response
+        if not request.user.is_authenticated:  # back here once signed in
+            return HttpResponse(headers={"HX-Refresh": "true"})
+        return HttpResponse(headers={"HX-Redirect": response["Location"]})
+
+    return wrapper
 
 
 # --- reads shared by the pages ---------------------------------------------------
@@ -255,6 +290,7 @@ def broadcast_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _edit(request, broadcast)
 
 
+@htmx_navigates
 @organization_view(SEND)
 @require_GET
 def audience_count(request: HttpRequest) -> HttpResponse:
@@ -406,9 +442,56 @@ def broadcast_preview(request: HttpRequest, pk: int, language: str) -> HttpRespo
 # --- test and send ----------------------------------------------------------------------
 
 
+def _test_sends_key(request: HttpRequest) -> str:
+    organization = request.organization  # type: ignore[attr-defined]
+    return f"saha:test-sends:{organization.pk}:{request.user.pk}"
+
+
+def _take_test_send(request: HttpRequest) -> bool:
+    """Count a test send of this member; False past the hour's limit (counted from the first)."""
+    key = _test_sends_key(request)
+    cache.add(key, 0, timeout=3600)
+    try:
+        return int(cache.incr(key)) <= TEST_SENDS_PER_HOUR
+    except ValueError:  # the hour ran out between the two calls
+        cache.add(key, 1, timeout=3600)
+        return True
+
+
+def _send_test(
+    request: HttpRequest, broadcast: Broadcast, form: SendTestForm
+) -> HttpResponse | None:
+    """Queue the test and say so; None, with the form's errors, when it is refused."""
+    if not _take_test_send(request):
+        message = _("You sent many tests in the last hour. Wait a while before the next one.")
+        form.add_error(None, ValidationError(message, code="too_many_tests"))
+        return None
+    try:
+        address = testsend.request_test_send(
+            actor=request.user,
+            broadcast=broadcast,
+            language=form.cleaned_data["language"],
+            address=form.cleaned_data["address"],
+        )
+    except DomainError as error:
+        with suppress(ValueError):  # nothing was sent: it does not count
+            cache.decr(_test_sends_key(request))
+        if error.code not in TEST_SEND_FIELDS:
+            raise  # cancelled meanwhile: the error page, with its status
+        form.add_error(
+            TEST_SEND_FIELDS[error.code], ValidationError(error.message, code=error.code)
+        )
+        return None
+    shown = getattr(address, "number", address)
+    messages.success(request, _("Test sent to %(address)s.") % {"address": shown})
+    return _to_detail(broadcast) if broadcast.is_editable else _to_progress(broadcast)
+
+
 @organization_view(SEND)
 def broadcast_test(request: HttpRequest, pk: int) -> HttpResponse:
     broadcast = _broadcast(request, pk)
+    if broadcast.status == BroadcastStatus.CANCELLED:
+        raise Conflict("cancelled", _("This broadcast is cancelled: it can no longer be tested."))
     languages = list(broadcast.versions.values_list("language", flat=True))
     email = broadcast.channel == Channel.EMAIL
     form = SendTestForm(
@@ -420,22 +503,11 @@ def broadcast_test(request: HttpRequest, pk: int) -> HttpResponse:
             "language": broadcast.fallback_language,
         },
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            address = testsend.request_test_send(
-                actor=request.user,
-                broadcast=broadcast,
-                language=form.cleaned_data["language"],
-                address=form.cleaned_data["address"],
-            )
-        except DomainError as error:
-            field = "address" if error.code == "bad_address" else "language"
-            form.add_error(field, ValidationError(error.message, code=error.code))
-        else:
-            shown = getattr(address, "number", address)
-            messages.success(request, _("Test sent to %(address)s.") % {"address": shown})
-            return _to_detail(broadcast) if broadcast.is_editable else _to_progress(broadcast)
-    status = 400 if request.method == "POST" else 200
+    status = 200
+    if request.method == "POST":
+        if form.is_valid() and (sent := _send_test(request, broadcast, form)):
+            return sent
+        status = 429 if form.has_error(NON_FIELD_ERRORS, "too_many_tests") else 400
     context = {"broadcast": broadcast, "form": form, "has_versions": bool(languages)}
     return render(request, "messaging/broadcasts/test_send.html", context, status=status)
 
@@ -499,9 +571,35 @@ def _progress_context(request: HttpRequest, broadcast: Broadcast) -> dict[str, A
         "poll_every": "30s" if broadcast.status in WAITING else "2s",
         "can_approve": membership.role in (Role.OWNER, Role.ADMIN)
         and broadcast.requested_by_id != request.user.pk,
+        "approval": _approval(broadcast),
     }
 
 
+def _approval(broadcast: Broadcast) -> dict[str, Any] | None:
+    """What an approver approves: the audience copied when approval was asked, and its name then."""
+    if broadcast.status != BroadcastStatus.AWAITING_APPROVAL:
+        return None
+    asked = (
+        AuditEntry.objects.for_org(broadcast.organization)
+        .filter(
+            action="messaging.broadcast.approval_requested",
+            target_type=Broadcast._meta.label_lower,
+            target_id=str(broadcast.pk),
+        )
+        .order_by("-id")
+        .values_list("data", flat=True)
+        .first()
+    )
+    name = (asked or {}).get("segment")
+    if name is None:
+        name = audience_label(broadcast)
+    return {
+        "total": broadcasts.audience(broadcast, broadcast.definition).count(),
+        "audience_label": name or _("Everyone who agreed"),
+    }
+
+
+@htmx_navigates
 @organization_view(SEND)
 @require_GET
 def broadcast_progress(request: HttpRequest, pk: int) -> HttpResponse:
@@ -512,8 +610,9 @@ def broadcast_progress(request: HttpRequest, pk: int) -> HttpResponse:
     if broadcast.is_editable:
         return _to_detail(broadcast)
     written = {v.language for v in broadcast.versions.all()}
+    approval = context["approval"]
     context.update(
-        audience_label=audience_label(broadcast),
+        audience_label=approval["audience_label"] if approval else audience_label(broadcast),
         purpose=purpose_label(broadcast.purpose),
         written=[(code, name) for code, name in settings.LANGUAGES if code in written],
     )
