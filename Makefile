@@ -59,7 +59,11 @@ format: $(VENV)/.test ## reformat the code
 typecheck: $(VENV)/.test ## mypy on the services (every module that writes)
 	$(VENV)/bin/mypy saha/*/services.py saha/supporters/consent.py saha/supporters/importing.py \
 		saha/supporters/import_writer.py saha/supporters/bulk.py saha/supporters/exporting.py \
-		saha/supporters/retention.py saha/supporters/subject.py
+		saha/supporters/retention.py saha/supporters/subject.py \
+		saha/messaging/outbox.py saha/messaging/outcomes.py saha/messaging/broadcasts.py \
+		saha/messaging/compose.py saha/messaging/reconcile.py saha/messaging/unsubscribe.py \
+		saha/messaging/inbound.py saha/messaging/settings_services.py saha/messaging/testsend.py \
+		saha/messaging/tasks.py saha/messaging/providers
 
 .PHONY: migrations-check
 migrations-check: $(VENV)/.runtime ## fail when a model change has no migration

@@ -130,12 +130,16 @@ def main() -> None:
             from django.db import connection
 
             # The outbox's messages are about 2.5 kB (text, HTML, headers): match it.
-            base = ceiling(port, args.messages, size=2500)
+            # The ceiling is the best of three runs, one of them after the outbox's
+            # (the loopback server's speed drifts): the ratio errs on the low side.
+            sample = min(args.messages, 5000)
+            base = max(ceiling(port, sample, size=2500) for _ in range(2))
             rate, prepared, _ = outbox_rate(args.messages)
+            base = max(base, ceiling(port, sample, size=2500))
         finally:
             received = stop_server(server)
     print(f"database: {connection.vendor}; messages: {args.messages}; received: {received}")
-    print(f"ceiling (smtplib, one connection): {base:,.0f} messages/s")
+    print(f"ceiling (smtplib, one connection, best of 3): {base:,.0f} messages/s")
     print(f"outbox (claim, render, send, record): {rate:,.0f} messages/s")
     print(f"prepare (write the outbox rows): {prepared:.2f} s")
     print(f"ratio outbox / ceiling: {rate / base:.2f} (goal: at least 0.80)")

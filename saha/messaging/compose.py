@@ -78,6 +78,13 @@ def list_unsubscribe_headers(delivery_id: int, token: str = "") -> dict[str, str
     }
 
 
+def _render(name: str, context: Context) -> str:
+    """A template rendered without HTML escaping: these are text and Markdown, and
+    Markdown's own rendering escapes what reaches the HTML part."""
+    template: Any = get_template(name)
+    return str(template.template.render(context))
+
+
 class Composer:
     def __init__(self) -> None:
         self._compiled: dict[tuple[int, str], rendering.Compiled] = {}
@@ -130,10 +137,10 @@ class Composer:
         language = delivery.language or organization.default_language
         with translation.override(language):
             if delivery.channel == Channel.SMS:
-                text = get_template(f"{message.template}.sms.txt").template.render(context)
+                text = _render(f"{message.template}.sms.txt", context)
                 return "", text.strip(), ""
-            subject = get_template(f"{message.template}.subject.txt").template.render(context)
-            body = get_template(f"{message.template}.md").template.render(context)
+            subject = _render(f"{message.template}.subject.txt", context)
+            body = _render(f"{message.template}.md", context)
         compiled = rendering.compile_email(
             language=language,
             subject=" ".join(subject.split()),

@@ -48,17 +48,43 @@ def mark_sending(lease: str, chunk: Sequence[Delivery]) -> set[int]:
     """Mark a chunk SENDING before handing it over; return the ids still ours.
 
     A row whose address was blanked since the claim (its person was erased)
-    is not ours to send any more.
+    is not ours to send any more. One statement with RETURNING where the
+    database has it (PostgreSQL, SQLite 3.35+): this runs once per chunk.
     """
     ids = [delivery.pk for delivery in chunk]
-    Delivery.objects.filter(pk__in=ids, lease=lease, status=DeliveryStatus.CLAIMED).exclude(
+    if not ids:
+        return set()
+    rows = Delivery.objects.filter(pk__in=ids, lease=lease, status=DeliveryStatus.CLAIMED).exclude(
         address=""
-    ).update(status=DeliveryStatus.SENDING, lease_expires=lease_until())
-    return set(
-        Delivery.objects.filter(pk__in=ids, lease=lease, status=DeliveryStatus.SENDING).values_list(
-            "pk", flat=True
-        )
     )
+    if not connection.features.can_return_rows_from_bulk_insert:
+        rows.update(status=DeliveryStatus.SENDING, lease_expires=lease_until())
+        return set(
+            Delivery.objects.filter(
+                pk__in=ids, lease=lease, status=DeliveryStatus.SENDING
+            ).values_list("pk", flat=True)
+        )
+    lease_seconds = settings.SAHA_OUTBOX_LEASE_SECONDS
+    table = Delivery._meta.db_table
+    placeholders = ", ".join(["%s"] * len(ids))
+    if connection.vendor == "postgresql":
+        expires = "now() + make_interval(secs => %s)"
+    else:
+        expires = "strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now', '+' || %s || ' seconds')"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, lease_expires = {expires} "  # noqa: S608
+            f"WHERE id IN ({placeholders}) AND lease = %s AND status = %s AND address <> '' "
+            "RETURNING id",
+            [
+                DeliveryStatus.SENDING.value,
+                lease_seconds,
+                *ids,
+                lease,
+                DeliveryStatus.CLAIMED.value,
+            ],
+        )
+        return {row[0] for row in cursor.fetchall()}
 
 
 def renew(lease: str) -> int:
