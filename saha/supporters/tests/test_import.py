@@ -265,7 +265,10 @@ def test_memory_does_not_grow_with_the_file(owner) -> None:
         return top
 
     small, large = peak(1000), peak(6000)
-    assert large < small * 2
+    # Six times the rows: memory that grew with the file would be about six
+    # times larger. Under three leaves room for what varies between runs
+    # (PostgreSQL's prepared statements, a garbage collection landing in one).
+    assert large < small * 3
 
 
 def test_uploads_never_started_are_discarded_after_a_day(owner) -> None:
