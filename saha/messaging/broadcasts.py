@@ -23,6 +23,7 @@ from saha.core import audit
 from saha.core.errors import Conflict, DomainError, PermissionDeniedError
 from saha.core.jobs import enqueue_on_commit
 from saha.messaging import rendering
+from saha.messaging.compose import PAUSED_UNTIL
 from saha.messaging.models import (
     OPEN_STATUSES,
     Broadcast,
@@ -314,12 +315,14 @@ def return_to_draft(*, actor: Any, broadcast: Broadcast) -> Broadcast:
 
 
 def pause(*, actor: Any, broadcast: Broadcast) -> Broadcast:
-    from saha.messaging.compose import PAUSED_UNTIL
-
     with transaction.atomic():
         if _move(broadcast, (BroadcastStatus.SENDING,), BroadcastStatus.PAUSED):
+            # What is due waits for the resume; a retry's back-off or a quiet-hours
+            # hold keeps its time (a worker that meets it while paused holds it then).
             Delivery.objects.filter(
-                message_id=broadcast.message_id, status=DeliveryStatus.QUEUED
+                message_id=broadcast.message_id,
+                status=DeliveryStatus.QUEUED,
+                not_before__lte=timezone.now(),
             ).update(not_before=PAUSED_UNTIL)
             audit.log(actor, "messaging.broadcast.paused", broadcast)
     return broadcast
@@ -330,8 +333,11 @@ def resume(*, actor: Any, broadcast: Broadcast) -> Broadcast:
 
     with transaction.atomic():
         if _move(broadcast, (BroadcastStatus.PAUSED,), BroadcastStatus.SENDING):
+            # Only what the pause held: a retry waiting out its back-off keeps waiting.
             Delivery.objects.filter(
-                message_id=broadcast.message_id, status=DeliveryStatus.QUEUED
+                message_id=broadcast.message_id,
+                status=DeliveryStatus.QUEUED,
+                not_before=PAUSED_UNTIL,
             ).update(not_before=timezone.now())
             audit.log(actor, "messaging.broadcast.resumed", broadcast)
             transaction.on_commit(lambda: wake_outbox(workers=settings.SAHA_OUTBOX_WORKERS))
@@ -416,11 +422,15 @@ def stalled_preparations(older_than: dt.timedelta = dt.timedelta(minutes=5)) -> 
 
 def repair_halted() -> int:
     """Deliveries held for a pause that a resume or cancel raced past: release or cancel."""
-    from saha.messaging.compose import PAUSED_UNTIL
-
     held = Delivery.objects.filter(status=DeliveryStatus.QUEUED, not_before=PAUSED_UNTIL)
+    stray = (
+        held.exclude(message__broadcast__status=BroadcastStatus.PAUSED)
+        .order_by()
+        .values_list("message_id", flat=True)
+        .distinct()[:1000]
+    )
     repaired = 0
-    for message_id in set(held.values_list("message_id", flat=True)[:1000]):
+    for message_id in list(stray):
         status = (
             Broadcast.objects.filter(message_id=message_id).values_list("status", flat=True).first()
         )

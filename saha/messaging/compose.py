@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
+from django.db import transaction
 from django.template import Context
 from django.template.loader import get_template
 from django.utils import timezone, translation
@@ -152,10 +153,10 @@ class Composer:
 
     # --- one batch -----------------------------------------------------------
 
-    def prepare(self, deliveries: list[Delivery]) -> list[tuple[Delivery, Outgoing]]:
+    def prepare(self, lease: str, deliveries: list[Delivery]) -> list[tuple[Delivery, Outgoing]]:
         """Render what can go now; skip, defer or cancel the rest (and say so in the row)."""
         messages = Message.objects.in_bulk({d.message_id for d in deliveries})
-        setaside = SetAside()
+        setaside = SetAside(lease)
         unwanted = self._unwanted(deliveries, messages)
         ready = []
         now = timezone.now()
@@ -292,7 +293,8 @@ def bad_addresses(organization_id: int, channel: str, addresses: list[str]) -> s
 class SetAside:
     """Deliveries that will not go in this batch, written in a few statements."""
 
-    def __init__(self) -> None:
+    def __init__(self, lease: str) -> None:
+        self.lease = lease
         self.rows: list[Delivery] = []
 
     def _put(self, delivery: Delivery, status: str, error: str = "", **fields: Any) -> None:
@@ -319,7 +321,21 @@ class SetAside:
             self._put(delivery, DeliveryStatus.QUEUED, not_before=PAUSED_UNTIL)
 
     def save(self) -> None:
-        if self.rows:
+        """Write them, but only those still claimed under this worker's lease: a
+        worker that stalled past its lease must not touch what another now holds."""
+        if not self.rows:
+            return
+        with transaction.atomic():
+            ours = set(
+                Delivery.objects.select_for_update()
+                .filter(
+                    pk__in=[d.pk for d in self.rows],
+                    lease=self.lease,
+                    status=DeliveryStatus.CLAIMED,
+                )
+                .values_list("pk", flat=True)
+            )
             Delivery.objects.bulk_update(
-                self.rows, ["status", "error", "lease", "lease_expires", "not_before"]
+                [d for d in self.rows if d.pk in ours],
+                ["status", "error", "lease", "lease_expires", "not_before"],
             )

@@ -192,7 +192,10 @@ def _commit(lease: str, previous: Outcome | None, following: Sequence[Delivery])
             outcomes.record(lease, previous, timezone.now())
         ours = outcomes.mark_sending(lease, following) if following else set()
     if previous is not None:
-        outcomes.after_commit(previous)
+        try:
+            outcomes.after_commit(previous)
+        except Exception:  # bookkeeping of bounces must not strand the chunk just marked
+            logger.exception("Outbox: could not count refusals toward bouncing")
     return ours
 
 
@@ -201,7 +204,7 @@ def send_claimed(lease: str, deliveries: list[Delivery], composer: Composer) -> 
     sent, down = 0, False
     try:
         by_channel: dict[str, list[tuple[Delivery, Outgoing]]] = {}
-        for delivery, message in composer.prepare(deliveries):
+        for delivery, message in composer.prepare(lease, deliveries):
             by_channel.setdefault(delivery.channel, []).append((delivery, message))
         for channel, pairs in by_channel.items():
             provider = get_provider(channel)
@@ -237,6 +240,9 @@ def _send_pairs(sender: Sender, pairs: list[tuple[Delivery, Outgoing]]) -> tuple
             sender.send([(d, m) for d, m in chunk if d.pk in ours], previous)
             sent += len(previous.sent)
             if sender.provider_down:
+                previous.retry_pending_at = timezone.now() + dt.timedelta(
+                    seconds=PROVIDER_DOWN_PAUSE
+                )
                 break
     finally:
         # Even after an error: record what went, give back what did not.

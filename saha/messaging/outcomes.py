@@ -42,6 +42,8 @@ class Outcome:
     failed: list[Delivery] = field(default_factory=list)
     retry: list[Delivery] = field(default_factory=list)
     unknown: list[Delivery] = field(default_factory=list)
+    # When what is still pending may be tried again (None: at once).
+    retry_pending_at: dt.datetime | None = None
 
 
 def mark_sending(lease: str, chunk: Sequence[Delivery]) -> set[int]:
@@ -68,7 +70,7 @@ def mark_sending(lease: str, chunk: Sequence[Delivery]) -> set[int]:
     table = Delivery._meta.db_table
     placeholders = ", ".join(["%s"] * len(ids))
     if connection.vendor == "postgresql":
-        expires = "now() + make_interval(secs => %s)"
+        expires = "statement_timestamp() + make_interval(secs => %s)"
     else:
         expires = "strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now', '+' || %s || ' seconds')"
     with connection.cursor() as cursor:
@@ -132,7 +134,7 @@ def record(lease: str, outcome: Outcome, now: dt.datetime) -> None:
                 "refused",
             ],
         )
-    release(lease, outcome.pending)
+    release(lease, outcome.pending, not_before=outcome.retry_pending_at)
 
 
 def after_commit(outcome: Outcome) -> None:

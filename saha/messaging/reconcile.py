@@ -11,6 +11,7 @@ nothing more.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -19,6 +20,7 @@ from django.utils import timezone
 
 from saha.messaging.compose import reference
 from saha.messaging.models import Delivery, DeliveryStatus
+from saha.messaging.outcomes import RETRY_DELAYS
 from saha.messaging.providers import get_provider
 from saha.messaging.providers.base import ProviderError
 
@@ -27,6 +29,7 @@ logger = logging.getLogger("saha.messaging")
 RESENT = "Outcome unknown after a worker stopped; sent again with the same reference."
 GIVEN_UP = "Outcome unknown after a worker stopped; not sent again (SAHA_UNKNOWN_OUTCOME=fail)."
 FOUND = "Outcome unknown after a worker stopped; the provider confirmed it was sent."
+GAVE_UP_AFTER = "Outcome unknown %d times; not sent again."
 NOT_FOUND = "Outcome unknown after a worker stopped; the provider never got it, sent again."
 
 
@@ -88,8 +91,8 @@ def _set(deliveries: list[Delivery], status: str, note: str) -> None:
         delivery.error = note
         if status == DeliveryStatus.SENT:
             delivery.sent_at = now
-        else:
-            delivery.not_before = now
+        elif status == DeliveryStatus.QUEUED:
+            _resend(delivery, now)
     # Only rows still UNKNOWN: two reconcilers at once settle each row once.
     for delivery in deliveries:
         Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.UNKNOWN).update(
@@ -99,3 +102,14 @@ def _set(deliveries: list[Delivery], status: str, note: str) -> None:
             sent_at=delivery.sent_at,
             not_before=delivery.not_before,
         )
+
+
+def _resend(delivery: Delivery, now: dt.datetime) -> None:
+    """Once at once (a worker died: no fault of the provider's); after that with
+    the back-off of any retry, and never beyond SAHA_SEND_ATTEMPTS handovers."""
+    if delivery.attempts >= settings.SAHA_SEND_ATTEMPTS:
+        delivery.status = DeliveryStatus.FAILED
+        delivery.error = GAVE_UP_AFTER % delivery.attempts
+        return
+    delay = 0 if delivery.attempts <= 1 else RETRY_DELAYS[min(delivery.attempts, 6) - 2]
+    delivery.not_before = now + dt.timedelta(seconds=delay)

@@ -246,7 +246,7 @@ class TestLeases:
         sending = [d for d in claimed if d.pk in ours]
         from saha.messaging.compose import Composer
 
-        ready = dict(Composer().prepare(claimed))
+        ready = dict(Composer().prepare(lease, claimed))
         from saha.messaging.providers import get_provider
 
         provider = get_provider("email")

@@ -178,8 +178,8 @@ def test_the_bounce_check_reads_each_organizations_own_contacts(org_a: Any, org_
     start(broadcast(org_a))
     start(broadcast(org_b))
     PersonEmail.objects.filter(organization=org_b).update(status=ContactStatus.BOUNCING)
-    _lease, claimed = outbox.claim(10)
-    ready = Composer().prepare(claimed)
+    lease, claimed = outbox.claim(10)
+    ready = Composer().prepare(lease, claimed)
     assert sorted(o.to for _d, o in ready) == ["p0@example.org"]
 
 
@@ -253,3 +253,86 @@ def test_erasure_forgets_an_address_quoted_in_an_error(org_a: Any) -> None:
     Delivery.objects.update(status=DeliveryStatus.FAILED, error="550 <hala@example.org> unknown")
     erase_person(actor=None, person=person)
     assert Delivery.objects.get().error == ""
+
+
+class TestSecondReview:
+    def test_a_stalled_workers_set_aside_leaves_another_workers_rows_alone(
+        self, org_a: Any
+    ) -> None:
+        crowd(org_a, 2)
+        made = broadcast(org_a)
+        start(made)
+        stale_lease, stale = outbox.claim(10)
+        # A stalled; its lease ran out; B claimed the rows again and sent them
+        Delivery.objects.update(lease_expires=timezone.now() - dt.timedelta(seconds=5))
+        outbox.reap()
+        outbox.drain(budget_seconds=5)
+        broadcasts.pause(actor=None, broadcast=made)  # too late, but A now sees PAUSED
+        Composer().prepare(stale_lease, stale)
+        assert statuses() == {DeliveryStatus.SENT: 2}
+
+    def test_a_failure_counting_bounces_does_not_strand_the_next_chunk(
+        self, org_a: Any, monkeypatch: Any, settings: Any
+    ) -> None:
+        settings.SAHA_OUTBOX_CHUNK = 2
+        crowd(org_a, 4)
+        refused = ProviderError("550 no such user", permanent=True)
+        using(Recorder(fail={"p0@example.org": refused}), monkeypatch)
+
+        def broken(outcome: Any) -> None:
+            raise RuntimeError("database hiccup")
+
+        monkeypatch.setattr(outbox.outcomes, "after_commit", broken)
+        start(broadcast(org_a))
+        outbox.drain(budget_seconds=5)
+        assert statuses() == {DeliveryStatus.SENT: 3, DeliveryStatus.FAILED: 1}
+
+    def test_a_large_paused_broadcast_does_not_hide_others_held_rows(self, org_a: Any) -> None:
+        crowd(org_a, 3)
+        paused, other = broadcast(org_a), broadcast(org_a)
+        start(paused)
+        start(other)
+        broadcasts.pause(actor=None, broadcast=paused)
+        Delivery.objects.filter(message=other.message).update(not_before=PAUSED_UNTIL)
+        assert broadcasts.repair_halted() == 3
+        assert Delivery.objects.filter(not_before=PAUSED_UNTIL).count() == 3  # the paused one
+
+    def test_unknown_outcomes_are_not_resent_for_ever(
+        self, org_a: Any, monkeypatch: Any, settings: Any
+    ) -> None:
+        from saha.messaging.providers import OutcomeUnknown
+
+        settings.SAHA_SEND_ATTEMPTS = 3
+        crowd(org_a, 1)
+        using(Recorder(fail={"p0@example.org": OutcomeUnknown("no answer")}), monkeypatch)
+        start(broadcast(org_a))
+        for _ in range(8):
+            Delivery.objects.filter(status=DeliveryStatus.QUEUED).update(not_before=timezone.now())
+            outbox.drain(budget_seconds=5)
+            reconcile.reconcile()
+        delivery = Delivery.objects.get()
+        assert (delivery.status, delivery.attempts) == (DeliveryStatus.FAILED, 3)
+
+    def test_when_the_provider_goes_down_the_rest_of_the_chunk_waits_too(
+        self, org_a: Any, monkeypatch: Any, settings: Any
+    ) -> None:
+        settings.SAHA_OUTBOX_CHUNK = 10
+        crowd(org_a, 10)
+        down = ProviderError("connection refused")
+        using(Recorder(fail={f"p{n}@example.org": down for n in range(10)}), monkeypatch)
+        start(broadcast(org_a))
+        outbox.drain(budget_seconds=5)
+        assert not Delivery.objects.filter(
+            status=DeliveryStatus.QUEUED, not_before__lte=timezone.now()
+        ).exists()
+
+    def test_resume_keeps_a_retry_waiting_out_its_back_off(self, org_a: Any) -> None:
+        crowd(org_a, 2)
+        made = broadcast(org_a)
+        start(made)
+        later = timezone.now() + dt.timedelta(hours=4)
+        first = Delivery.objects.order_by("id").first()
+        Delivery.objects.filter(pk=first.pk).update(not_before=later)
+        broadcasts.pause(actor=None, broadcast=made)
+        broadcasts.resume(actor=None, broadcast=made)
+        assert Delivery.objects.get(pk=first.pk).not_before == later
