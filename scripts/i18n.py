@@ -77,7 +77,7 @@ def _makemessages() -> int:
         "--add-location",
         "file",
         "--extension",
-        "html,txt,py",
+        "html,txt,md,py",
         "--ignore",
         "tests/*",
         "--ignore",

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "saha.organizations",
     "saha.supporters",
     "saha.messaging",
+    "saha.events",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -1,0 +1,224 @@
+"""Events: answering (RSVP), giving a place back, and coming through the gate.
+
+Capacity: an RSVP takes a place with one conditional UPDATE on the event row
+(`confirmed < capacity`), the last statement of its transaction, so the row
+is locked for the shortest time and no count can ever pass the capacity,
+whatever arrives at once. A cancellation hands its place straight to the
+first person waiting, in the same transaction: the place is never free for a
+newcomer to take ahead of the waiting list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from saha.core import audit
+from saha.core.errors import Conflict, DomainError
+from saha.events import tickets
+from saha.events.models import CheckIn, Event, EventStatus, Rsvp, RsvpStatus
+from saha.supporters.models import Person, Source
+from saha.supporters.services import PersonData, upsert_person
+
+
+class EventClosed(DomainError):
+    status = 409
+
+
+class EventFull(Conflict):
+    pass
+
+
+@dataclass(frozen=True)
+class RsvpResult:
+    rsvp: Rsvp
+    created: bool  # False: the same person had already answered
+
+
+def rsvp(
+    *,
+    event: Event,
+    data: PersonData,
+    actor: Any = None,
+    share_with: Sequence[int] = (),
+    source: str = "form",
+) -> RsvpResult:
+    """Answer "I'm coming" for a person found or created from `data`.
+
+    The same person answering again gets their RSVP back, unchanged; someone
+    who had cancelled comes back in the queue like a newcomer.
+    """
+    if event.status != EventStatus.PUBLISHED or event.ends_at < timezone.now():
+        raise EventClosed("event_closed", _("This event no longer takes answers."))
+    local_day = timezone.localtime(event.starts_at, _zone(event)).date()
+    data = _with_phone_day(data, local_day)
+    person = upsert_person(
+        organization=event.organization,
+        actor=actor or "rsvp",
+        data=data,
+        source=Source.EVENT,
+        source_ref=f"event:{event.pk}",
+    ).person
+    with transaction.atomic():
+        row, created = _row(event, person, data.language, share_with, source)
+        if not created and row.status != RsvpStatus.CANCELLED:
+            return RsvpResult(row, created=False)
+        row.status = _take_place(event)
+        row.modified_at = timezone.now()
+        Rsvp.objects.filter(pk=row.pk).update(status=row.status, modified_at=row.modified_at)
+    _notify(row, "confirmed" if row.status == RsvpStatus.CONFIRMED else "waiting")
+    return RsvpResult(row, created=True)
+
+
+def _zone(event: Event) -> Any:
+    import zoneinfo
+
+    return zoneinfo.ZoneInfo(event.time_zone)
+
+
+def _with_phone_day(data: PersonData, day: Any) -> PersonData:
+    from dataclasses import replace
+
+    return replace(data, phone_collected_for=day) if data.phone else data
+
+
+def _row(
+    event: Event, person: Person, language: str, share_with: Sequence[int], source: str
+) -> tuple[Rsvp, bool]:
+    """The person's RSVP row, created with a fresh code if they have none."""
+    existing = Rsvp.objects.select_for_update().filter(event=event, person=person).first()
+    if existing is not None:
+        return existing, False
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                created = Rsvp.objects.create(
+                    organization_id=event.organization_id,
+                    event=event,
+                    person=person,
+                    status=RsvpStatus.CANCELLED,  # until a place is taken, below
+                    language=language or person.language,
+                    code=tickets.new_code(),
+                    shared_with=list(share_with),
+                    source=source,
+                )
+            return created, True
+        except IntegrityError:
+            # The same person at the same moment, or (rarely) a code already used.
+            existing = Rsvp.objects.select_for_update().filter(event=event, person=person).first()
+            if existing is not None:
+                return existing, False
+    raise Conflict("rsvp_busy", _("Please try again in a moment."))
+
+
+def _take_place(event: Event) -> str:
+    """Confirmed if a place is left (taken atomically), else waiting or full."""
+    places = Event.objects.filter(pk=event.pk)
+    if event.capacity is not None:
+        places = places.filter(confirmed__lt=F("capacity"))
+    if places.update(confirmed=F("confirmed") + 1):
+        return RsvpStatus.CONFIRMED
+    if event.waiting_list:
+        return RsvpStatus.WAITING
+    raise EventFull("event_full", _("This event is full."))
+
+
+def cancel_rsvp(*, rsvp: Rsvp, actor: Any = None) -> Rsvp | None:
+    """Give the place back; returns the RSVP promoted from the waiting list, if any."""
+    promoted = None
+    with transaction.atomic():
+        row = Rsvp.objects.select_for_update().get(pk=rsvp.pk)
+        if row.status == RsvpStatus.CANCELLED:
+            return None
+        was_confirmed = row.status == RsvpStatus.CONFIRMED
+        Rsvp.objects.filter(pk=row.pk).update(
+            status=RsvpStatus.CANCELLED, modified_at=timezone.now()
+        )
+        if was_confirmed:
+            promoted = _hand_over_place(row.event_id)
+        if actor is not None and getattr(actor, "is_authenticated", False):
+            audit.log(actor, "events.rsvp.cancelled", row)
+    rsvp.status = RsvpStatus.CANCELLED
+    if promoted is not None:
+        _notify(promoted, "promoted")
+    return promoted
+
+
+def _hand_over_place(event_id: int) -> Rsvp | None:
+    """The first person waiting gets the freed place; with nobody waiting, it is free."""
+    waiting = (
+        Rsvp.objects.select_for_update(skip_locked=True)
+        .filter(event_id=event_id, status=RsvpStatus.WAITING)
+        .order_by("id")
+        .first()
+    )
+    if waiting is None:
+        Event.objects.filter(pk=event_id, confirmed__gt=0).update(confirmed=F("confirmed") - 1)
+        return None
+    Rsvp.objects.filter(pk=waiting.pk).update(
+        status=RsvpStatus.CONFIRMED, modified_at=timezone.now()
+    )
+    waiting.status = RsvpStatus.CONFIRMED
+    return waiting
+
+
+@dataclass(frozen=True)
+class CheckInResult:
+    check_in: CheckIn
+    already: bool  # True: this person had come through before (another scan)
+
+
+def check_in(
+    *, event: Event, rsvp: Rsvp, actor: Any, nonce: str, method: str = "scan"
+) -> CheckInResult:
+    """Let a confirmed attendee in. The same request sent twice (same nonce) is one
+    check-in; a second scan of the same ticket says when, and by whom, the first was."""
+    if rsvp.event_id != event.pk:
+        raise DomainError("other_event", _("This ticket is for another event."), status=404)
+    if rsvp.status != RsvpStatus.CONFIRMED:
+        raise DomainError("not_confirmed", _("This person is not on the list of attendees."))
+    nonce = nonce[:64]
+    same_request = CheckIn.objects.filter(event=event, nonce=nonce).first()
+    if same_request is not None:
+        return CheckInResult(same_request, already=same_request.rsvp_id != rsvp.pk)
+    try:
+        with transaction.atomic():
+            made = CheckIn.objects.create(
+                organization_id=event.organization_id,
+                event=event,
+                rsvp=rsvp,
+                nonce=nonce,
+                method=method,
+                checked_in_by=actor if getattr(actor, "is_authenticated", False) else None,
+            )
+        return CheckInResult(made, already=False)
+    except IntegrityError:
+        earlier = CheckIn.objects.filter(event=event, nonce=nonce).first()
+        if earlier is not None:  # the same request, twice at once
+            return CheckInResult(earlier, already=earlier.rsvp_id != rsvp.pk)
+        return CheckInResult(CheckIn.objects.get(rsvp=rsvp), already=True)
+
+
+def _notify(row: Rsvp, what: str) -> None:
+    """The ticket (or the waiting-list notice) by email, else by SMS; once per change."""
+    from saha.messaging.services import address_of, send_transactional
+
+    person = row.person
+    if person is None:
+        return
+    channel = "email" if address_of(person, "email") else "sms"
+    transaction.on_commit(
+        lambda: send_transactional(
+            person,
+            f"events/messages/{what}",
+            {"rsvp_id": row.pk, "event_id": row.event_id},
+            channel,
+            key=f"rsvp:{row.pk}:{what}:{row.modified_at.isoformat()}",
+        )
+    )
