@@ -65,6 +65,8 @@ class Event(OrganizationOwned):
         _("visibility"), max_length=10, choices=Visibility.choices, default=Visibility.PUBLIC
     )
     reminders = models.JSONField(_("reminders (minutes before)"), default=default_reminders)
+    # The reminders already sent (minutes before), claimed by a conditional UPDATE.
+    reminders_sent = models.JSONField(default=list, blank=True)
     # Confirmed places taken: moved only by conditional UPDATEs (services.py).
     confirmed = models.PositiveIntegerField(default=0)
     # Bumped at each change of time or place, for calendars (SEQUENCE).
