@@ -48,6 +48,7 @@ def rsvp(
     actor: Any = None,
     share_with: Sequence[int] = (),
     source: str = "form",
+    notify: bool = True,
 ) -> RsvpResult:
     """Answer "I'm coming" for a person found or created from `data`.
 
@@ -72,7 +73,8 @@ def rsvp(
         row.status = _take_place(event)
         row.modified_at = timezone.now()
         Rsvp.objects.filter(pk=row.pk).update(status=row.status, modified_at=row.modified_at)
-    _notify(row, "confirmed" if row.status == RsvpStatus.CONFIRMED else "waiting")
+    if notify:
+        _notify(row, "confirmed" if row.status == RsvpStatus.CONFIRMED else "waiting")
     return RsvpResult(row, created=True)
 
 

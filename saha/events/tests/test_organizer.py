@@ -79,9 +79,7 @@ def test_reminders_go_once_each_when_due(coming: Event) -> None:
 def _when(event: Event) -> str:
     import zoneinfo
 
-    from django.utils import formats
-
-    from django.utils import translation
+    from django.utils import formats, translation
 
     local = event.starts_at.astimezone(zoneinfo.ZoneInfo(event.time_zone))
     with translation.override("en"):
