@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("saha.organizations.urls")),
     path("", include("saha.supporters.urls")),
     path("", include("saha.messaging.urls")),
+    path("", include("saha.events.urls")),
 ]
 
 if settings.MEDIA_URL.startswith("/") and not settings.MEDIA_URL.startswith("//"):

@@ -43,7 +43,7 @@ def contribute(organization: Any, owner: Any) -> dict[str, str]:
             event = _create(organization, owner)
         _answer(event)
     try:
-        url = reverse("events_event", args=[organization.slug, event.slug])
+        url = reverse("events:event", args=[organization.slug, event.slug])
     except NoReverseMatch:
         return {}
     return {"event_url": settings.SAHA_BASE_URL + url}

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from saha.events.views import public
+
+app_name = "events"
+
+urlpatterns = [
+    path("o/<slug:slug>/events/", public.event_list, name="list"),
+    path("o/<slug:slug>/events/<slug:event>/", public.event_page, name="event"),
+    path("o/<slug:slug>/events/<slug:event>/event.ics", public.event_ics, name="ics"),
+    path("t/<str:token>/", public.ticket_page, name="ticket"),
+]

@@ -1,0 +1,1 @@
+"""Views of events: the public pages (`public.py`)."""
