@@ -209,12 +209,12 @@ def check_in(
 
 def _notify(row: Rsvp, what: str) -> None:
     """The ticket (or the waiting-list notice) by email, else by SMS; once per change."""
-    from saha.messaging.services import address_of, send_transactional
+    from saha.messaging.services import preferred_channel, send_transactional
 
     person = row.person
     if person is None:
         return
-    channel = "email" if address_of(person, "email") else "sms"
+    channel = preferred_channel(person)
     transaction.on_commit(
         lambda: send_transactional(
             person,

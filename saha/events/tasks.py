@@ -15,7 +15,7 @@ BATCH = 500
 @task()
 def tell_attendees(event_id: int, what: str, version: str) -> int:
     """Send `what` (changed, cancelled, reminder) to each attendee; safe to run twice."""
-    from saha.messaging.services import address_of, send_transactional
+    from saha.messaging.services import preferred_channel, send_transactional
 
     told = 0
     after = 0
@@ -25,12 +25,11 @@ def tell_attendees(event_id: int, what: str, version: str) -> int:
             return told
         for rsvp in batch:
             person = rsvp.person
-            channel = "email" if address_of(person, "email") else "sms"
             send_transactional(
                 person,
                 f"events/messages/{what}",
                 {"rsvp_id": rsvp.pk, "event_id": event_id},
-                channel,
+                preferred_channel(person),
                 key=f"event:{event_id}:{what}:{version}:{rsvp.pk}",
                 urgent=what == "cancelled",
             )

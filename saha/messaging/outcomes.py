@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import DateTimeField, DurationField, ExpressionWrapper, Value
+from django.db.models import DateTimeField, DurationField, ExpressionWrapper, QuerySet, Value
 from django.db.models.functions import Now
 
 from saha.messaging.contacts import record_permanent_failure
@@ -193,6 +193,17 @@ def _record_sent(lease: str, deliveries: Sequence[Delivery], now: dt.datetime) -
         )
 
 
+def _requeue(rows: QuerySet[Delivery], not_before: dt.datetime | None) -> int:
+    fields: dict[str, object] = {
+        "status": DeliveryStatus.QUEUED,
+        "lease": "",
+        "lease_expires": None,
+    }
+    if not_before is not None:
+        fields["not_before"] = not_before
+    return rows.update(**fields)
+
+
 def release(
     lease: str, deliveries: Iterable[Delivery], *, not_before: dt.datetime | None = None
 ) -> int:
@@ -200,25 +211,10 @@ def release(
     ids = [delivery.pk for delivery in deliveries]
     if not ids:
         return 0
-    fields: dict[str, object] = {
-        "status": DeliveryStatus.QUEUED,
-        "lease": "",
-        "lease_expires": None,
-    }
-    if not_before is not None:
-        fields["not_before"] = not_before
-    return Delivery.objects.filter(
-        pk__in=ids, lease=lease, status__in=(DeliveryStatus.CLAIMED, DeliveryStatus.SENDING)
-    ).update(**fields)
+    held = (DeliveryStatus.CLAIMED, DeliveryStatus.SENDING)
+    return _requeue(Delivery.objects.filter(pk__in=ids, lease=lease, status__in=held), not_before)
 
 
 def release_claimed(lease: str, *, not_before: dt.datetime | None = None) -> int:
     """Give back whatever of this worker's batch is still only claimed."""
-    fields: dict[str, object] = {
-        "status": DeliveryStatus.QUEUED,
-        "lease": "",
-        "lease_expires": None,
-    }
-    if not_before is not None:
-        fields["not_before"] = not_before
-    return Delivery.objects.filter(lease=lease, status=DeliveryStatus.CLAIMED).update(**fields)
+    return _requeue(Delivery.objects.filter(lease=lease, status=DeliveryStatus.CLAIMED), not_before)

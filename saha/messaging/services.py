@@ -53,6 +53,11 @@ def address_of(person: Person, channel: str) -> str:
     return phone.number if phone else ""
 
 
+def preferred_channel(person: Person) -> str:
+    """Email when the person has a working address, else SMS (the tickets, the notices)."""
+    return Channel.EMAIL if address_of(person, Channel.EMAIL) else Channel.SMS
+
+
 def send_transactional(
     person: Person,
     template: str,

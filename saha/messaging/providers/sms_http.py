@@ -25,6 +25,7 @@ import json
 import re
 import select
 import ssl
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -60,7 +61,7 @@ class Answer:
     payload: dict[str, Any]
 
 
-class HttpSmsProvider:
+class HttpSmsProvider(ABC):
     """What both dialects share: the connection, authentication and retries."""
 
     name = "sms-http"
@@ -107,17 +108,21 @@ class HttpSmsProvider:
 
     # -- per dialect -------------------------------------------------------
 
+    @abstractmethod
     def _post_path(self) -> str:
-        raise NotImplementedError
+        """Each dialect says."""
 
+    @abstractmethod
     def _encode(self, message: Outgoing) -> tuple[bytes, str]:
-        raise NotImplementedError
+        """Each dialect says."""
 
+    @abstractmethod
     def _provider_id(self, payload: dict[str, Any], message: Outgoing) -> str:
-        raise NotImplementedError
+        """Each dialect says."""
 
+    @abstractmethod
     def _error(self, answer: Answer) -> ProviderError:
-        raise NotImplementedError
+        """Each dialect says."""
 
     # -- the connection ----------------------------------------------------
 
