@@ -71,6 +71,11 @@ class Event(OrganizationOwned):
     confirmed = models.PositiveIntegerField(default=0)
     # Bumped at each change of time or place, for calendars (SEQUENCE).
     revision = models.PositiveIntegerField(default=0)
+    # Other organizations calling the event with this one: each sees an
+    # attendee only if that attendee ticked the box for it (Rsvp.shared_with).
+    co_hosts = models.ManyToManyField(
+        "organizations.Organization", through="CoHost", related_name="co_hosted_events", blank=True
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -105,6 +110,27 @@ class Event(OrganizationOwned):
         return self.capacity is not None and self.confirmed >= self.capacity
 
 
+class CoHost(models.Model):
+    """An organization named as co-host of another's event."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="co_host_links")
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event", "organization"], name="co_host_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"co-host #{self.pk}"
+
+
 class RsvpStatus(models.TextChoices):
     CONFIRMED = "confirmed", _("Coming")
     WAITING = "waiting", _("On the waiting list")
@@ -123,8 +149,10 @@ class Rsvp(OrganizationOwned):
     language = models.CharField(max_length=8, blank=True)
     # What the gate types when the camera fails: short, unambiguous, unique per event.
     code = models.CharField(max_length=12)
-    # Co-hosting organizations this person agreed to share their RSVP with.
-    shared_with = models.JSONField(default=list, blank=True)
+    # Co-hosting organizations this person agreed to be seen by (one box each).
+    shared_with = models.ManyToManyField(
+        "organizations.Organization", related_name="+", blank=True
+    )
     source = models.CharField(max_length=20, default="form")
     created_at = models.DateTimeField(default=timezone.now)
     modified_at = models.DateTimeField(default=timezone.now)

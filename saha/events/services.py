@@ -67,7 +67,8 @@ def rsvp(
         source_ref=f"event:{event.pk}",
     ).person
     with transaction.atomic():
-        row, created = _row(event, person, data.language, share_with, source)
+        row, created = _row(event, person, data.language, source)
+        _share(event, row, share_with)
         if not created and row.status != RsvpStatus.CANCELLED:
             return RsvpResult(row, created=False)
         row.status = _take_place(event)
@@ -91,7 +92,7 @@ def _with_phone_day(data: PersonData, day: Any) -> PersonData:
 
 
 def _row(
-    event: Event, person: Person, language: str, share_with: Sequence[int], source: str
+    event: Event, person: Person, language: str, source: str
 ) -> tuple[Rsvp, bool]:
     """The person's RSVP row, created with a fresh code if they have none."""
     existing = Rsvp.objects.select_for_update().filter(event=event, person=person).first()
@@ -107,7 +108,6 @@ def _row(
                     status=RsvpStatus.CANCELLED,  # until a place is taken, below
                     language=language or person.language,
                     code=tickets.new_code(),
-                    shared_with=list(share_with),
                     source=source,
                 )
             return created, True
@@ -117,6 +117,14 @@ def _row(
             if existing is not None:
                 return existing, False
     raise Conflict("rsvp_busy", _("Please try again in a moment."))
+
+
+def _share(event: Event, row: Rsvp, share_with: Sequence[int]) -> None:
+    """Add the co-hosts whose box was ticked (now); a share is never taken back silently."""
+    if not share_with:
+        return
+    co_hosts = event.co_hosts.filter(pk__in=list(share_with)).values_list("pk", flat=True)
+    row.shared_with.add(*co_hosts)
 
 
 def _take_place(event: Event) -> str:

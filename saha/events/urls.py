@@ -1,3 +1,5 @@
+"""Public pages (views/public.py), the organizer's pages (views/manage.py) and the gate."""
+
 from django.urls import path
 
 from saha.events.views import public
