@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from saha.core import audit
 from saha.core.jobs import enqueue_on_commit
-from saha.events.models import Event, EventStatus, Rsvp, RsvpStatus
+from saha.events.models import CoHost, Event, EventStatus, Rsvp, RsvpStatus
+from saha.organizations.models import Organization
 
 # A change to any of these is news for the people coming.
 NEWS_FIELDS = ("starts_at", "ends_at", "venue_name", "address", "private_location")
@@ -35,6 +36,25 @@ EDITABLE = (
     "reminders",
     *NEWS_FIELDS,
 )
+
+
+def create_event(*, actor: Any, organization: Organization, slug: str, **fields: Any) -> Event:
+    """A new event, as a draft: nobody sees it until it is published."""
+    unknown = set(fields) - set(EDITABLE)
+    if unknown:
+        raise TypeError(f"Not editable: {sorted(unknown)}")
+    event = Event(
+        organization=organization,
+        slug=slug,
+        status=EventStatus.DRAFT,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        **fields,
+    )
+    with transaction.atomic():
+        event.full_clean(exclude=["organization", "created_by"])
+        event.save()
+        audit.log(actor, "events.event.created", event)
+    return event
 
 
 def update_event(*, actor: Any, event: Event, **fields: Any) -> Event:
@@ -113,6 +133,29 @@ def duplicate(*, actor: Any, event: Event, slug: str, starts_at: dt.datetime) ->
     )
     audit.log(actor, "events.event.duplicated", copy, {"from": event.pk})
     return copy
+
+
+def add_co_host(*, actor: Any, event: Event, co_host: Organization) -> bool:
+    """Name another organization as co-host; attendees may then share their RSVP with it."""
+    if co_host.pk == event.organization_id:
+        return False
+    _link, created = CoHost.objects.get_or_create(
+        event=event,
+        organization=co_host,
+        defaults={"added_by": actor if getattr(actor, "is_authenticated", False) else None},
+    )
+    if created:
+        audit.log(actor, "events.co_host.added", event, {"organization": co_host.slug})
+    return created
+
+
+def remove_co_host(*, actor: Any, event: Event, co_host: Organization) -> bool:
+    """The co-host no longer sees anyone, whatever boxes were ticked (the shares stay recorded,
+    so naming it again restores exactly what attendees agreed to)."""
+    removed, _kinds = CoHost.objects.filter(event=event, organization=co_host).delete()
+    if removed:
+        audit.log(actor, "events.co_host.removed", event, {"organization": co_host.slug})
+    return bool(removed)
 
 
 def claim_due_reminders(now: dt.datetime | None = None) -> list[tuple[int, int]]:

@@ -123,20 +123,28 @@ def needs_approval(organization: Organization) -> bool:
 
 
 def request_export(
-    *, actor: Any, organization: Organization, segment: Segment | None
+    *,
+    actor: Any,
+    organization: Organization,
+    segment: Segment | None,
+    audience: tuple[str, dict[str, Any]] | None = None,
 ) -> ExportRequest:
-    """Ask for an export of a segment as it is now, or of everybody.
+    """Ask for an export of a segment as it is now, of an unsaved `audience` (its name and
+    definition: an event's attendees), or of everybody.
 
-    The segment's definition is copied: what an admin approves (and its count)
-    is what is downloaded, even if someone edits the segment in between.
+    The definition is copied: what an admin approves (and its count) is what
+    is downloaded, even if someone edits the segment in between.
     """
     status = ExportStatus.PENDING if needs_approval(organization) else ExportStatus.APPROVED
-    definition = dict(segment.definition) if segment else {}
+    if audience is not None:
+        name, definition = audience[0][:120], dict(audience[1])
+    else:
+        name, definition = (segment.name, dict(segment.definition)) if segment else ("", {})
     with transaction.atomic():
         export = ExportRequest.objects.create(
             organization=organization,
             segment=segment,
-            segment_name=segment.name if segment else "",
+            segment_name=name,
             definition=definition,
             requested_count=segments.evaluate(organization, definition).count,
             requested_by=actor,

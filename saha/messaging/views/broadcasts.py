@@ -256,6 +256,9 @@ def _render_form(
 def _edit(request: HttpRequest, broadcast: Broadcast | None) -> HttpResponse:
     organization = request.organization  # type: ignore[attr-defined]
     form = BroadcastForm(_posted(request), organization=organization, broadcast=broadcast)
+    if broadcast is None and is_row_id(request.GET.get("segment", "")):
+        # "Write to the attendees" of an event arrives with its segment chosen.
+        form.initial["segment"] = int(request.GET["segment"])
     if request.method != "POST":
         return _render_form(request, form, broadcast)
     valid = form.is_valid()

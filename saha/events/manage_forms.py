@@ -1,0 +1,296 @@
+"""The organizer's forms: an event (texts per language, when in its own time zone, where,
+how many), a copy of it at another time, a co-host, an attendee added by hand."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
+
+from saha.events.models import Event, EventKind, Visibility
+from saha.organizations.forms import text_in, time_zone_choices
+from saha.organizations.models import Organization
+from saha.supporters.services import PersonData
+
+LOCAL_INPUT = "%Y-%m-%dT%H:%M"
+# Minutes before the start; the organizer ticks any of them.
+REMINDER_CHOICES = [
+    (7 * 24 * 60, _("One week before")),
+    (2 * 24 * 60, _("Two days before")),
+    (24 * 60, _("The day before (24 hours)")),
+    (4 * 60, _("Four hours before")),
+    (2 * 60, _("Two hours before")),
+    (60, _("One hour before")),
+]
+
+
+def reminder_labels(reminders: list[int]) -> list[str]:
+    named = dict(REMINDER_CHOICES)
+    return [
+        str(named[m]) if m in named else _("%(minutes)s minutes before") % {"minutes": m}
+        for m in sorted(reminders, reverse=True)
+    ]
+
+
+class LocalDateTimeField(forms.DateTimeField):
+    """A wall-clock time as typed, without a zone: the event's own zone is applied in clean()."""
+
+    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_INPUT)
+
+    def to_python(self, value: Any) -> dt.datetime | None:
+        result = super().to_python(value)
+        # Django made it aware in the page's zone; keep the wall clock only.
+        return timezone.make_naive(result) if result and timezone.is_aware(result) else result
+
+
+def in_zone(local: dt.datetime, zone_name: str) -> dt.datetime:
+    """The instant a wall-clock time names in a zone; a time the clocks skip is refused."""
+    zone = zoneinfo.ZoneInfo(zone_name)
+    aware = local.replace(tzinfo=zone)
+    round_trip = aware.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None)
+    if round_trip != local:
+        raise forms.ValidationError(
+            _("%(time)s does not exist in %(zone)s: the clocks change then."),
+            code="skipped_time",
+            params={"time": local.strftime("%H:%M"), "zone": zone_name},
+        )
+    return aware
+
+
+def wall_clock(moment: dt.datetime, zone_name: str) -> str:
+    return moment.astimezone(zoneinfo.ZoneInfo(zone_name)).strftime(LOCAL_INPUT)
+
+
+class EventForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Type"), choices=EventKind.choices)
+    time_zone = forms.ChoiceField(label=_("Time zone"), choices=time_zone_choices)
+    starts = LocalDateTimeField(label=_("Starts"))
+    ends = LocalDateTimeField(label=_("Ends"))
+    venue_name = forms.CharField(label=_("Venue"), max_length=200, required=False)
+    address = forms.CharField(label=_("Address"), max_length=300, required=False)
+    latitude = forms.DecimalField(
+        label=_("Latitude"),
+        required=False,
+        max_digits=8,
+        decimal_places=5,
+        min_value=Decimal(-90),
+        max_value=Decimal(90),
+    )
+    longitude = forms.DecimalField(
+        label=_("Longitude"),
+        required=False,
+        max_digits=8,
+        decimal_places=5,
+        min_value=Decimal(-180),
+        max_value=Decimal(180),
+    )
+    private_location = forms.CharField(
+        label=_("Private location details"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Shown only to confirmed attendees, on their ticket and in reminders."),
+    )
+    capacity = forms.IntegerField(
+        label=_("Capacity"),
+        required=False,
+        min_value=1,
+        max_value=10_000_000,
+        help_text=_("Leave empty for no limit."),
+    )
+    waiting_list = forms.BooleanField(
+        label=_("Keep a waiting list when full"), required=False, initial=True
+    )
+    visibility = forms.ChoiceField(
+        label=_("Visibility"), choices=Visibility.choices, widget=forms.RadioSelect
+    )
+    reminders = forms.TypedMultipleChoiceField(
+        label=_("Reminders"),
+        choices=REMINDER_CHOICES,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Sent to everyone coming, by email or SMS."),
+    )
+
+    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.organization = organization
+        for code, language in settings.LANGUAGES:
+            self.fields[f"title_{code}"] = forms.CharField(
+                label=_("Title (%(language)s)") % {"language": language},
+                max_length=200,
+                required=False,
+                widget=forms.TextInput(attrs=text_in(code)),
+            )
+            self.fields[f"description_{code}"] = forms.CharField(
+                label=_("Description (%(language)s)") % {"language": language},
+                max_length=10_000,
+                required=False,
+                widget=forms.Textarea(attrs={"rows": 5, **text_in(code)}),
+            )
+        codes = [code for code, _l in settings.LANGUAGES]
+        self.order_fields([f"{kind}_{code}" for kind in ("title", "description") for code in codes])
+
+    @classmethod
+    def initial_for(cls, event: Event | None, organization: Organization) -> dict[str, Any]:
+        if event is None:
+            return {
+                "time_zone": organization.time_zone,
+                "visibility": Visibility.PUBLIC,
+                "reminders": [24 * 60, 2 * 60],
+                "waiting_list": True,
+            }
+        initial: dict[str, Any] = {
+            name: getattr(event, name)
+            for name in (
+                "kind",
+                "time_zone",
+                "venue_name",
+                "address",
+                "latitude",
+                "longitude",
+                "private_location",
+                "capacity",
+                "waiting_list",
+                "visibility",
+                "reminders",
+            )
+        }
+        initial["starts"] = wall_clock(event.starts_at, event.time_zone)
+        initial["ends"] = wall_clock(event.ends_at, event.time_zone)
+        for code, _l in settings.LANGUAGES:
+            initial[f"title_{code}"] = event.titles.get(code, "")
+            initial[f"description_{code}"] = event.descriptions.get(code, "")
+        return initial
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not any(data.get(f"title_{code}", "").strip() for code, _l in settings.LANGUAGES):
+            raise forms.ValidationError(_("Give the event a title in at least one language."))
+        zone = data.get("time_zone")
+        for name in ("starts", "ends"):
+            if zone and data.get(name):
+                try:
+                    data[f"{name}_at"] = in_zone(data[name], zone)
+                except forms.ValidationError as error:
+                    self.add_error(name, error)
+        if data.get("starts_at") and data.get("ends_at") and data["ends_at"] < data["starts_at"]:
+            self.add_error("ends", _("The event must end after it starts."))
+        if (data.get("latitude") is None) != (data.get("longitude") is None):
+            self.add_error("longitude", _("Give both the latitude and the longitude, or neither."))
+        return data
+
+    def _texts(self, kind: str) -> dict[str, str]:
+        return {
+            code: self.cleaned_data[f"{kind}_{code}"].strip()
+            for code, _l in settings.LANGUAGES
+            if self.cleaned_data.get(f"{kind}_{code}", "").strip()
+        }
+
+    def fields_for_service(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "titles": self._texts("title"),
+            "descriptions": self._texts("description"),
+            "kind": data["kind"],
+            "time_zone": data["time_zone"],
+            "starts_at": data["starts_at"],
+            "ends_at": data["ends_at"],
+            "venue_name": data.get("venue_name", ""),
+            "address": data.get("address", ""),
+            "latitude": data.get("latitude"),
+            "longitude": data.get("longitude"),
+            "private_location": data.get("private_location", ""),
+            "capacity": data.get("capacity"),
+            "waiting_list": bool(data.get("waiting_list")),
+            "visibility": data["visibility"],
+            "reminders": sorted(set(data.get("reminders") or []), reverse=True),
+        }
+
+
+def free_slug(organization: Organization, titles: dict[str, str], starts_at: dt.datetime) -> str:
+    """A readable, unused address part: from a Latin-script title, else from the date."""
+    base = next((slugify(t) for t in titles.values() if slugify(t)), "")[:60].strip("-")
+    base = base or f"event-{starts_at:%Y-%m-%d}"
+    taken = set(
+        Event.objects.for_org(organization)
+        .filter(slug__startswith=base)
+        .values_list("slug", flat=True)
+    )
+    if base not in taken:
+        return base
+    return next(f"{base}-{n}" for n in range(2, len(taken) + 3) if f"{base}-{n}" not in taken)
+
+
+class DuplicateForm(forms.Form):
+    starts = LocalDateTimeField(label=_("The copy starts"))
+
+    def __init__(self, *args: Any, event: Event, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.event = event
+
+    def clean_starts(self) -> dt.datetime:
+        return in_zone(self.cleaned_data["starts"], self.event.time_zone)
+
+
+class CoHostForm(forms.Form):
+    organization = forms.CharField(
+        label=_("Web address of the co-hosting organization"),
+        max_length=50,
+        help_text=_("As in its public page's address, /o/<web address>/."),
+    )
+
+    def __init__(self, *args: Any, event: Event, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.event = event
+
+    def clean_organization(self) -> Organization:
+        slug = self.cleaned_data["organization"].strip().strip("/").lower()
+        found = Organization.objects.filter(slug=slug).first()
+        if found is None:
+            raise forms.ValidationError(_("No organization has this web address."))
+        if found.pk == self.event.organization_id:
+            raise forms.ValidationError(_("An organization cannot co-host its own event."))
+        return found
+
+
+class AttendeeForm(forms.Form):
+    """Someone who answered by telephone or in person: no consent is recorded for them."""
+
+    given_name = forms.CharField(label=_("Given name"), max_length=100)
+    family_name = forms.CharField(label=_("Family name"), max_length=100, required=False)
+    email = forms.EmailField(label=_("Email"), required=False)
+    phone = forms.CharField(
+        label=_("Phone"),
+        max_length=40,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "tel"}),
+    )
+    language = forms.ChoiceField(label=_("Language for our messages"), choices=settings.LANGUAGES)
+    send_ticket = forms.BooleanField(
+        label=_("Send them their ticket"), required=False, initial=True
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("email") and not data.get("phone") and not self.has_error("email"):
+            raise forms.ValidationError(_("Give an email address or a phone number."))
+        return data
+
+    def person_data(self) -> PersonData:
+        data = self.cleaned_data
+        return PersonData(
+            email=data.get("email") or "",
+            phone=data.get("phone") or "",
+            given_name=data["given_name"],
+            family_name=data.get("family_name") or "",
+            language=data["language"],
+        )
