@@ -64,7 +64,8 @@ typecheck: $(VENV)/.test ## mypy on the services (every module that writes)
 		saha/messaging/compose.py saha/messaging/reconcile.py saha/messaging/unsubscribe.py \
 		saha/messaging/inbound.py saha/messaging/settings_services.py saha/messaging/testsend.py \
 		saha/messaging/tasks.py saha/messaging/providers \
-		saha/events/ics.py saha/events/tickets.py
+		saha/events/ics.py saha/events/tickets.py saha/events/organizer.py saha/events/roster.py \
+		saha/events/gate.py saha/events/attendee.py saha/events/tasks.py
 
 .PHONY: migrations-check
 migrations-check: $(VENV)/.runtime ## fail when a model change has no migration

@@ -188,6 +188,15 @@ SAHA_UNSUBSCRIBE_MAILTO = env.get_str("SAHA_UNSUBSCRIBE_MAILTO")
 SAHA_BOUNCE_LIMIT = env.get_int("SAHA_BOUNCE_LIMIT", 2, minimum=1)
 SAHA_SEND_ATTEMPTS = env.get_int("SAHA_SEND_ATTEMPTS", 6, minimum=1)
 
+# Event maps: the tile server a visitor's browser asks, only once they press "Show map".
+SAHA_MAP_TILES = env.get_str("SAHA_MAP_TILES", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+if not SAHA_MAP_TILES.startswith(("https://", "/")) or "{z}" not in SAHA_MAP_TILES:
+    raise ImproperlyConfigured(
+        "SAHA_MAP_TILES must be an https:// (or same-site /) URL template with {z}, {x} and {y}."
+    )
+# The credit line the tile server asks for (HTML, trusted); unset: OpenStreetMap's for its tiles.
+SAHA_MAP_ATTRIBUTION = env.get_str("SAHA_MAP_ATTRIBUTION") or None
+
 # --- Static and media files ---------------------------------------------------
 
 STATIC_URL = "/static/"

@@ -1,4 +1,5 @@
-"""The public RSVP form: who is coming, how to reach them, what they agree to receive."""
+"""The public RSVP form: who is coming, how to reach them, what they agree to receive,
+and which co-hosting organizations may see them; the ticket page's language form."""
 
 from __future__ import annotations
 
@@ -10,12 +11,20 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from saha.events.models import Event
+from saha.organizations.models import Organization
 from saha.supporters.consent import ConsentGrant
 from saha.supporters.models import Channel, ConsentSource
 from saha.supporters.services import PersonData
 
 # Field name -> channel. The label of each box is the wording recorded with the consent.
 CONSENT_FIELDS = {"consent_email": Channel.EMAIL, "consent_sms": Channel.SMS}
+# One box per co-host, `share_<organization id>`: a box for any other id is no
+# field of the form, so a forged one is dropped with the rest of the unknown input.
+SHARE_PREFIX = "share_"
+
+
+def _language_choices() -> list[tuple[str, str]]:
+    return [(code, str(name)) for code, name in settings.LANGUAGES]
 
 
 class RsvpForm(forms.Form):
@@ -34,16 +43,32 @@ class RsvpForm(forms.Form):
     consent_email = forms.BooleanField(required=False)
     consent_sms = forms.BooleanField(required=False)
 
-    def __init__(self, *args: Any, event: Event, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, event: Event, co_hosts: list[Organization] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.event = event
         language = self.fields["language"]
-        language.choices = list(settings.LANGUAGES)  # type: ignore[attr-defined]
+        language.choices = _language_choices()  # type: ignore[attr-defined]
         language.initial = translation.get_language()
         self.fields["consent_email"].label = _("Send me news from %(organization)s by email.") % {
             "organization": event.organization.name
         }
         self.fields["consent_sms"].label = _("Send me an SMS on the day of the event.")
+        for co_host in co_hosts or ():
+            wording = _("Share my name and contact details with %(co_host)s")
+            # Unticked unless the person ticks it: sharing is never the default.
+            self.fields[f"{SHARE_PREFIX}{co_host.pk}"] = forms.BooleanField(
+                required=False, initial=False, label=wording % {"co_host": co_host.name}
+            )
+
+    def share_with(self) -> dict[int, str]:
+        """The co-hosts whose box was ticked, each with the exact words of its box."""
+        return {
+            int(name.removeprefix(SHARE_PREFIX)): self.consent_wording(name)
+            for name, value in self.cleaned_data.items()
+            if name.startswith(SHARE_PREFIX) and value
+        }
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -81,3 +106,13 @@ class RsvpForm(forms.Form):
             language=language,
             consents=consents,
         )
+
+
+class LanguageForm(forms.Form):
+    """The ticket page's "speak to me in" choice."""
+
+    language = forms.ChoiceField(label=_("Language for our messages"), choices=())
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = _language_choices()  # type: ignore[attr-defined]

@@ -55,10 +55,7 @@ class CalendarEvent:
                 raise ValueError(f"{name} must be timezone-aware")
         if self.end < self.start:
             raise ValueError("end is before start")
-        try:
-            ZoneInfo(self.time_zone)  # unknown names fail here, not mid-file
-        except (ZoneInfoNotFoundError, ValueError) as error:
-            raise ValueError(f"unknown time zone {self.time_zone!r}") from error
+        _check_zone(self.time_zone)  # unknown names fail here, not mid-file
         if self.status not in _STATUSES:
             raise ValueError(f"status must be one of {_STATUSES}")
         if self.sequence < 0:
@@ -71,6 +68,13 @@ class CalendarEvent:
                 raise ValueError("geo is out of range")
 
 
+def _check_zone(name: str) -> None:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(f"unknown time zone {name!r}") from error
+
+
 def calendar(
     events: Iterable[CalendarEvent],
     *,
@@ -78,15 +82,26 @@ def calendar(
     prodid: str = "-//Saha//Saha//EN",
     method: str | None = None,
     now: datetime | None = None,
+    refresh: timedelta | None = None,
+    time_zone: str | None = None,
 ) -> bytes:
     """Return a VCALENDAR as UTF-8 bytes with CRLF line endings.
 
     DTSTAMP is each event's `last_modified`, else `now`, else the current time,
     so the output is deterministic once either is given.
+
+    A subscribed feed gives `refresh`, how often clients should fetch it again
+    (REFRESH-INTERVAL, RFC 7986, and X-PUBLISHED-TTL, which Outlook and Apple
+    read), and may give `time_zone` (X-WR-TIMEZONE), the zone a client without
+    a zone of its own shows it in. Every event carries its own zone anyway.
     """
     events = list(events)
     if method is not None and not _TOKEN.fullmatch(method):
         raise ValueError("method must be an iCalendar token such as PUBLISH")
+    if refresh is not None and refresh < timedelta(minutes=1):
+        raise ValueError("refresh must be at least a minute")
+    if time_zone is not None:
+        _check_zone(time_zone)
     stamp = now if now is not None else datetime.now(UTC)
     if stamp.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
@@ -99,6 +114,11 @@ def calendar(
     if method is not None:
         lines.append(f"METHOD:{method.upper()}")
     lines.append(f"X-WR-CALNAME:{_text(name)}")
+    if time_zone is not None:
+        lines.append(f"X-WR-TIMEZONE:{time_zone}")
+    if refresh is not None:
+        lines.append(f"REFRESH-INTERVAL;VALUE=DURATION:{_duration(refresh)}")
+        lines.append(f"X-PUBLISHED-TTL:{_duration(refresh)}")
     for zone_name in sorted({event.time_zone for event in events}):
         in_zone = [event for event in events if event.time_zone == zone_name]
         lines.extend(
@@ -239,6 +259,17 @@ def _zoned(moment: datetime, tzid: str) -> str:
     if local.fold and local.replace(fold=0).utcoffset() != local.utcoffset():
         return f":{_utc(moment)}"
     return f";TZID={tzid}:{local:%Y%m%dT%H%M%S}"
+
+
+def _duration(span: timedelta) -> str:
+    """A positive DURATION (§3.3.6), e.g. `PT1H`, `P1DT30M`."""
+    seconds = int(span.total_seconds())
+    days, seconds = divmod(seconds, 86400)
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    time = "".join(f"{n}{unit}" for n, unit in ((hours, "H"), (minutes, "M"), (seconds, "S")) if n)
+    date = f"{days}D" if days else ""
+    return f"P{date}T{time}" if time else f"P{date}"
 
 
 def _utc(moment: datetime) -> str:

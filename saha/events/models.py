@@ -74,7 +74,11 @@ class Event(OrganizationOwned):
     # Other organizations calling the event with this one: each sees an
     # attendee only if that attendee ticked the box for it (Rsvp.shared_with).
     co_hosts = models.ManyToManyField(
-        "organizations.Organization", through="CoHost", related_name="co_hosted_events", blank=True
+        "organizations.Organization",
+        through="CoHost",
+        through_fields=("event", "co_host"),
+        related_name="co_hosted_events",
+        blank=True,
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
@@ -110,11 +114,11 @@ class Event(OrganizationOwned):
         return self.capacity is not None and self.confirmed >= self.capacity
 
 
-class CoHost(models.Model):
-    """An organization named as co-host of another's event."""
+class CoHost(OrganizationOwned):
+    """Another organization named as co-host of this organization's (the host's) event."""
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="co_host_links")
-    organization = models.ForeignKey(
+    co_host = models.ForeignKey(
         "organizations.Organization", on_delete=models.CASCADE, related_name="+"
     )
     added_by = models.ForeignKey(
@@ -123,9 +127,7 @@ class CoHost(models.Model):
     added_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["event", "organization"], name="co_host_once")
-        ]
+        constraints = [models.UniqueConstraint(fields=["event", "co_host"], name="co_host_once")]
 
     def __str__(self) -> str:
         return f"co-host #{self.pk}"
@@ -151,7 +153,11 @@ class Rsvp(OrganizationOwned):
     code = models.CharField(max_length=12)
     # Co-hosting organizations this person agreed to be seen by (one box each).
     shared_with = models.ManyToManyField(
-        "organizations.Organization", related_name="+", blank=True
+        "organizations.Organization",
+        through="RsvpShare",
+        through_fields=("rsvp", "co_host"),
+        related_name="+",
+        blank=True,
     )
     source = models.CharField(max_length=20, default="form")
     created_at = models.DateTimeField(default=timezone.now)
@@ -166,6 +172,24 @@ class Rsvp(OrganizationOwned):
 
     def __str__(self) -> str:
         return f"rsvp #{self.pk} ({self.status})"
+
+
+class RsvpShare(OrganizationOwned):
+    """An attendee's yes to one co-host seeing them, with the exact words of the box ticked.
+    Owned by the host, whose supporter the attendee is."""
+
+    rsvp = models.ForeignKey(Rsvp, on_delete=models.CASCADE, related_name="shares")
+    co_host = models.ForeignKey(
+        "organizations.Organization", on_delete=models.CASCADE, related_name="+"
+    )
+    wording = models.TextField()
+    shared_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["rsvp", "co_host"], name="rsvp_share_once")]
+
+    def __str__(self) -> str:
+        return f"share #{self.pk}"
 
 
 class CheckIn(OrganizationOwned):

@@ -93,9 +93,8 @@ def cancel_event(*, actor: Any, event: Event) -> bool:
     """Cancel for everybody; those who answered are told (once, however often pressed)."""
     with transaction.atomic():
         changed = (
-            Event.objects.filter(pk=event.pk)
-            .exclude(status=EventStatus.CANCELLED)
-            .update(
+            # A draft was never announced: it is deleted, not cancelled (which would show it).
+            Event.objects.filter(pk=event.pk, status=EventStatus.PUBLISHED).update(
                 status=EventStatus.CANCELLED, revision=F("revision") + 1, modified_at=timezone.now()
             )
         )
@@ -106,6 +105,16 @@ def cancel_event(*, actor: Any, event: Event) -> bool:
 
             enqueue_on_commit(tell_attendees, event.pk, "cancelled", "cancelled")
     return bool(changed)
+
+
+def delete_draft(*, actor: Any, event: Event) -> bool:
+    """A draft nobody has seen goes away; a published event can only be cancelled."""
+    with transaction.atomic():
+        audit.log(actor, "events.event.deleted", event, {"slug": event.slug})
+        deleted, _kinds = Event.objects.filter(pk=event.pk, status=EventStatus.DRAFT).delete()
+        if not deleted:
+            transaction.set_rollback(True)
+    return bool(deleted)
 
 
 def duplicate(*, actor: Any, event: Event, slug: str, starts_at: dt.datetime) -> Event:
@@ -141,7 +150,8 @@ def add_co_host(*, actor: Any, event: Event, co_host: Organization) -> bool:
         return False
     _link, created = CoHost.objects.get_or_create(
         event=event,
-        organization=co_host,
+        co_host=co_host,
+        organization_id=event.organization_id,
         defaults={"added_by": actor if getattr(actor, "is_authenticated", False) else None},
     )
     if created:
@@ -152,7 +162,7 @@ def add_co_host(*, actor: Any, event: Event, co_host: Organization) -> bool:
 def remove_co_host(*, actor: Any, event: Event, co_host: Organization) -> bool:
     """The co-host no longer sees anyone, whatever boxes were ticked (the shares stay recorded,
     so naming it again restores exactly what attendees agreed to)."""
-    removed, _kinds = CoHost.objects.filter(event=event, organization=co_host).delete()
+    removed, _kinds = CoHost.objects.filter(event=event, co_host=co_host).delete()
     if removed:
         audit.log(actor, "events.co_host.removed", event, {"organization": co_host.slug})
     return bool(removed)

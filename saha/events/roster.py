@@ -25,7 +25,7 @@ STATUS_FILTERS = ("confirmed", "waiting", "cancelled", "checked_in")
 
 def events_for(organization: Organization) -> QuerySet[Event]:
     """Its own events and those it co-hosts."""
-    co_hosted = Event.objects.filter(co_host_links__organization=organization).values("pk")
+    co_hosted = Event.objects.filter(co_host_links__co_host=organization).values("pk")
     return (
         Event.objects.filter(Q(organization=organization) | Q(pk__in=co_hosted))
         .select_related("organization")
@@ -70,7 +70,7 @@ def attendees(
         rsvps = rsvps.filter(status=status)
     term = term.strip()
     if term:
-        people = Person.objects.filter(organization_id=event.organization_id).search(  # type: ignore[attr-defined]
+        people = Person.objects.filter(organization_id=event.organization_id).search(
             term, event.organization
         )
         code = tickets.normalize_code(term)

@@ -10,7 +10,7 @@ newcomer to take ahead of the waiting list.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from saha.core import audit
 from saha.core.errors import Conflict, DomainError
 from saha.events import tickets
-from saha.events.models import CheckIn, Event, EventStatus, Rsvp, RsvpStatus
+from saha.events.models import CheckIn, Event, EventStatus, Rsvp, RsvpShare, RsvpStatus
 from saha.supporters.models import Person, Source
 from saha.supporters.services import PersonData, upsert_person
 
@@ -46,7 +46,7 @@ def rsvp(
     event: Event,
     data: PersonData,
     actor: Any = None,
-    share_with: Sequence[int] = (),
+    share_with: Mapping[int, str] | None = None,
     source: str = "form",
     notify: bool = True,
 ) -> RsvpResult:
@@ -91,9 +91,7 @@ def _with_phone_day(data: PersonData, day: Any) -> PersonData:
     return replace(data, phone_collected_for=day) if data.phone else data
 
 
-def _row(
-    event: Event, person: Person, language: str, source: str
-) -> tuple[Rsvp, bool]:
+def _row(event: Event, person: Person, language: str, source: str) -> tuple[Rsvp, bool]:
     """The person's RSVP row, created with a fresh code if they have none."""
     existing = Rsvp.objects.select_for_update().filter(event=event, person=person).first()
     if existing is not None:
@@ -119,12 +117,19 @@ def _row(
     raise Conflict("rsvp_busy", _("Please try again in a moment."))
 
 
-def _share(event: Event, row: Rsvp, share_with: Sequence[int]) -> None:
-    """Add the co-hosts whose box was ticked (now); a share is never taken back silently."""
+def _share(event: Event, row: Rsvp, share_with: Mapping[int, str] | None) -> None:
+    """Record each co-host whose box was ticked (organization id -> the box's exact words);
+    a share is never taken back silently, and an id that is not a co-host is ignored."""
     if not share_with:
         return
     co_hosts = event.co_hosts.filter(pk__in=list(share_with)).values_list("pk", flat=True)
-    row.shared_with.add(*co_hosts)
+    for organization_id in co_hosts:
+        RsvpShare.objects.get_or_create(
+            rsvp=row,
+            co_host_id=organization_id,
+            organization_id=event.organization_id,
+            defaults={"wording": share_with[organization_id]},
+        )
 
 
 def _take_place(event: Event) -> str:
@@ -194,9 +199,17 @@ def check_in(
     if rsvp.status != RsvpStatus.CONFIRMED:
         raise DomainError("not_confirmed", _("This person is not on the list of attendees."))
     nonce = nonce[:64]
+
+    def _same_request(earlier: CheckIn) -> CheckInResult:
+        # A retried request gets its first answer; a nonce reused for someone else is
+        # refused (answering with that other person's check-in would let a stranger in).
+        if earlier.rsvp_id != rsvp.pk:
+            raise Conflict("nonce_reused", _("This request was already used. Please try again."))
+        return CheckInResult(earlier, already=False)
+
     same_request = CheckIn.objects.filter(event=event, nonce=nonce).first()
     if same_request is not None:
-        return CheckInResult(same_request, already=same_request.rsvp_id != rsvp.pk)
+        return _same_request(same_request)
     try:
         with transaction.atomic():
             made = CheckIn.objects.create(
@@ -207,11 +220,13 @@ def check_in(
                 method=method,
                 checked_in_by=actor if getattr(actor, "is_authenticated", False) else None,
             )
+            # No name in the audit row: the RSVP's id is enough to find who it was.
+            audit.log(actor, "events.check_in.created", made, {"rsvp": rsvp.pk, "method": method})
         return CheckInResult(made, already=False)
     except IntegrityError:
         earlier = CheckIn.objects.filter(event=event, nonce=nonce).first()
         if earlier is not None:  # the same request, twice at once
-            return CheckInResult(earlier, already=earlier.rsvp_id != rsvp.pk)
+            return _same_request(earlier)
         return CheckInResult(CheckIn.objects.get(rsvp=rsvp), already=True)
 
 

@@ -31,6 +31,7 @@ NOT_ORGANIZATION_PAGES = {
     "o/<slug:slug>/events/": "public events of the organization: public by design",
     "o/<slug:slug>/events/<slug:event>/": "a public event page, the pair tested in events",
     "o/<slug:slug>/events/<slug:event>/event.ics": "a public event's calendar file",
+    "o/<slug:slug>/events/calendar.ics": "the organization's public events as a feed",
     "t/<str:token>/": "ticket: a signed RSVP token, forgeries tested in events",
     "media/<path:path>": "uploaded public files (logos)",
     "c/<str:token>/": "double opt-in link: a signed token, tested in messaging",
@@ -74,6 +75,7 @@ PK_OBJECTS = [
     ("people/fields/", "custom_field"),
     ("people/", "person"),
     ("messages/", "broadcast"),
+    ("events/", "event"),
 ]
 
 
@@ -87,6 +89,10 @@ def kwargs_for(route: str, objects: dict[str, Any]) -> dict[str, Any]:
         kwargs["pk"] = objects[name].pk
     if "<int:other_pk>" in route:
         kwargs["other_pk"] = objects["other_person"].pk
+    if "<int:rsvp>" in route:
+        kwargs["rsvp"] = objects["rsvp"].pk
+    if "<int:co_host>" in route:
+        kwargs["co_host"] = objects["co_host"].pk
     if "<slug:language>" in route:
         kwargs["language"] = "en"
     unknown = set(re.findall(r"<\w+:(\w+)>", route)) - kwargs.keys()
@@ -136,7 +142,37 @@ def objects_of(outsider: Any) -> dict[str, Any]:
             organization=organization, key="branch", labels={"en": "Branch"}, kind="text"
         ),
         "broadcast": broadcast,
+        **event_of(organization),
     }
+
+
+def event_of(organization: Any) -> dict[str, Any]:
+    """A published event of B with one RSVP, co-hosted by a third organization."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from saha.events import organizer, services
+    from saha.events.models import Event
+    from saha.supporters.services import PersonData
+    from saha.testing.factories import OrganizationFactory
+
+    start = timezone.now() + dt.timedelta(days=2)
+    event = Event.objects.create(
+        organization=organization,
+        slug="b-event",
+        titles={"en": "B's event"},
+        kind="rally",
+        starts_at=start,
+        ends_at=start + dt.timedelta(hours=2),
+        time_zone="Asia/Beirut",
+        status="published",
+    )
+    co_host = OrganizationFactory(slug="org-c")
+    organizer.add_co_host(actor=None, event=event, co_host=co_host)
+    data = PersonData(email="b-rsvp@example.org", given_name="B")
+    rsvp = services.rsvp(event=event, data=data, notify=False).rsvp
+    return {"event": event, "rsvp": rsvp, "co_host": co_host}
 
 
 def test_member_of_a_gets_404_on_every_url_of_b(owner, outsider) -> None:
@@ -159,8 +195,14 @@ def test_member_of_a_gets_404_on_every_url_of_b(owner, outsider) -> None:
     assert Invitation.objects.get(pk=invitation.pk).is_pending
     assert outsider.membership.__class__.objects.filter(pk=outsider.membership.pk).exists()
     assert (
-        objects["person"].__class__.objects.filter(organization=outsider.organization).count() == 2
+        objects["person"].__class__.objects.filter(organization=outsider.organization).count() == 3
     )
+    event, rsvp = objects["event"], objects["rsvp"]
+    event.refresh_from_db()
+    rsvp.refresh_from_db()
+    assert (event.status, event.revision, event.confirmed) == ("published", 0, 1)
+    assert rsvp.status == "confirmed" and not hasattr(rsvp, "check_in")
+    assert event.co_hosts.get() == objects["co_host"]
     objects["export"].refresh_from_db()
     assert objects["export"].status == "approved"
     objects["broadcast"].refresh_from_db()

@@ -276,3 +276,40 @@ def test_values_a_calendar_cannot_carry_are_refused(fields: dict[str, object]) -
 )
 def test_event_file_name_is_safe_ascii(summary: str, file_name: str) -> None:
     assert event_file_name(summary) == file_name
+
+
+def test_a_feed_tells_clients_how_often_to_come_back_and_its_zone() -> None:
+    beirut = make("Asia/Beirut", datetime(2025, 6, 7, 18, 0, tzinfo=ZoneInfo("Asia/Beirut")))
+
+    data = calendar(
+        [beirut], name="Saha", now=NOW, refresh=timedelta(hours=1), time_zone="Asia/Beirut"
+    )
+    parsed = parse(data)
+
+    assert b"\r\nREFRESH-INTERVAL;VALUE=DURATION:PT1H\r\n" in data
+    assert parsed.decoded("REFRESH-INTERVAL") == timedelta(hours=1)
+    assert str(parsed["X-PUBLISHED-TTL"]) == "PT1H"
+    assert str(parsed["X-WR-TIMEZONE"]) == "Asia/Beirut"
+    assert b"REFRESH-INTERVAL" not in calendar([beirut], name="Saha", now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("refresh", "text"),
+    [
+        (timedelta(minutes=30), "PT30M"),
+        (timedelta(days=1), "P1D"),
+        (timedelta(days=1, hours=2, seconds=5), "P1DT2H5S"),
+    ],
+)
+def test_refresh_durations(refresh: timedelta, text: str) -> None:
+    data = calendar([], name="Saha", now=NOW, refresh=refresh)
+    assert f"\r\nX-PUBLISHED-TTL:{text}\r\n".encode() in data
+    assert parse(data).decoded("REFRESH-INTERVAL") == refresh
+
+
+@pytest.mark.parametrize(
+    "fields", [{"refresh": timedelta(seconds=5)}, {"time_zone": "Mars/Olympus_Mons"}]
+)
+def test_feed_values_a_calendar_cannot_carry_are_refused(fields: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        calendar([], name="Saha", now=NOW, **fields)  # type: ignore[arg-type]

@@ -163,6 +163,20 @@ class TestLifecycle:
         event.refresh_from_db()
         assert event.status == EventStatus.CANCELLED
 
+    def test_a_draft_is_deleted_not_cancelled(self, org_a: Any, organizer: Any) -> None:
+        draft = make_event(org_a, status=EventStatus.DRAFT)
+        client = organizer.client()
+        client.post(url("manage_cancel", draft), {"confirm": "1"})
+        draft.refresh_from_db()
+        assert draft.status == EventStatus.DRAFT  # never shown as "cancelled" to the public
+        published = make_event(org_a, slug="other")
+        client.post(url("manage_delete", published))
+        assert Event.objects.filter(pk=published.pk).exists()
+        response = client.post(url("manage_delete", draft))
+        assert response["Location"] == url("manage_list")
+        assert not Event.objects.filter(pk=draft.pk).exists()
+        assert AuditEntry.objects.filter(action="events.event.deleted").count() == 1
+
     def test_duplicate_makes_a_draft_at_the_new_time(self, org_a: Any, organizer: Any) -> None:
         event = make_event(org_a, capacity=5)
         answer(event, 1)
@@ -286,11 +300,11 @@ class TestCoHosts:
     ) -> None:
         event = make_event(org_a)
         organizer.client().post(url("manage_co_host_add", event), {"organization": "org-b"})
-        assert CoHost.objects.filter(event=event, organization=org_b).exists()
+        assert CoHost.objects.filter(event=event, co_host=org_b).exists()
         agreed = services.rsvp(
             event=event,
             data=PersonData(email="yes@example.org", given_name="Yes"),
-            share_with=[org_b.pk],
+            share_with={org_b.pk: "Share my name with B"},
         ).rsvp
         services.rsvp(event=event, data=PersonData(email="no@example.org", given_name="No"))
         client = outsider.client()

@@ -179,6 +179,17 @@ def event_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @organization_view(CONTENT)
 @require_POST
+def event_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    event = hosted_event(request, pk)
+    if organizer.delete_draft(actor=request.user, event=event):
+        messages.success(request, _("Draft deleted."))
+        return redirect("events:manage_list", event.organization.slug)
+    messages.info(request, _("Only a draft can be deleted; a published event can be cancelled."))
+    return to_event(event)
+
+
+@organization_view(CONTENT)
+@require_POST
 def co_host_add(request: HttpRequest, pk: int) -> HttpResponse:
     event = hosted_event(request, pk)
     form = CoHostForm(request.POST, event=event)
@@ -209,6 +220,7 @@ urlpatterns = [
     path(f"{PREFIX}<int:pk>/duplicate/", event_duplicate, name="manage_duplicate"),
     path(f"{PREFIX}<int:pk>/publish/", event_publish, name="manage_publish"),
     path(f"{PREFIX}<int:pk>/cancel/", event_cancel, name="manage_cancel"),
+    path(f"{PREFIX}<int:pk>/delete/", event_delete, name="manage_delete"),
     path(f"{PREFIX}<int:pk>/co-hosts/", co_host_add, name="manage_co_host_add"),
     path(
         f"{PREFIX}<int:pk>/co-hosts/<int:co_host>/remove/",
