@@ -53,7 +53,7 @@ def _rsvps(event: Event) -> QuerySet[Rsvp]:
 
 def token_from(scanned: str) -> str:
     """The token in what the camera read: the bare token, or a whole ticket URL."""
-    scanned = scanned.strip()
+    scanned = scanned.replace("\x00", "").strip()
     if "/t/" in scanned:
         scanned = scanned.rsplit("/t/", 1)[1].split("/", 1)[0]
     return scanned[:200]
@@ -102,7 +102,7 @@ def search(event: Event, term: str, *, limit: int = SEARCH_LIMIT) -> list[Rsvp]:
     Everything is scoped to the event's RSVPs (index `rsvp_by_status`), so the
     cost grows with one event's size, not the organization's.
     """
-    term = term.strip()[:100]
+    term = term.replace("\x00", "").strip()[:100]
     if len(term) < SEARCH_MIN_LENGTH:
         return []
     match = Q()
@@ -170,8 +170,8 @@ def add_walk_in(
             # undo the answer, the person and all, and say the event is full.
             raise Conflict("event_full", _("This event is full: no walk-ins can be added."))
         result = services.check_in(event=event, rsvp=row, actor=actor, nonce=nonce, method=WALK_IN)
-        if answered.created:
-            audit.log(actor, "events.walk_in.added", row, {"event": event.pk})
+        # Every walk-in is audited, a new answer or not: a record of attending can matter.
+        audit.log(actor, "events.walk_in.added", row, {"event": event.pk, "new": answered.created})
     return result
 
 

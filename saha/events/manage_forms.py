@@ -10,7 +10,6 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
@@ -39,29 +38,47 @@ def reminder_labels(reminders: list[int]) -> list[str]:
     ]
 
 
-class LocalDateTimeField(forms.DateTimeField):
-    """A wall-clock time as typed, without a zone: the event's own zone is applied in clean()."""
+class LocalDateTimeField(forms.Field):
+    """A wall-clock time as typed, without a zone: the event's own zone is applied in clean(),
+    never the page's (whose clock changes on other nights)."""
 
     widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_INPUT)
+    default_error_messages = {"invalid": _("Enter a date and time.")}
 
     def to_python(self, value: Any) -> dt.datetime | None:
-        result = super().to_python(value)
-        # Django made it aware in the page's zone; keep the wall clock only.
-        return timezone.make_naive(result) if result and timezone.is_aware(result) else result
+        if value in self.empty_values:
+            return None
+        if isinstance(value, dt.datetime):
+            return value.replace(tzinfo=None)
+        text = str(value).strip().replace(" ", "T")
+        for layout in (LOCAL_INPUT, f"{LOCAL_INPUT}:%S"):
+            try:
+                return dt.datetime.strptime(text, layout)
+            except ValueError:
+                continue
+        raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
 
 
 def in_zone(local: dt.datetime, zone_name: str) -> dt.datetime:
-    """The instant a wall-clock time names in a zone; a time the clocks skip is refused."""
+    """The instant a wall-clock time names in a zone. A time the clocks skip, or one they
+    pass twice (when they go back), is refused rather than guessed."""
     zone = zoneinfo.ZoneInfo(zone_name)
-    aware = local.replace(tzinfo=zone)
-    round_trip = aware.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None)
-    if round_trip != local:
+    first, second = local.replace(tzinfo=zone, fold=0), local.replace(tzinfo=zone, fold=1)
+    back = first.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None)
+    params = {"time": local.strftime("%H:%M"), "zone": zone_name}
+    if back != local:
         raise forms.ValidationError(
             _("%(time)s does not exist in %(zone)s: the clocks change then."),
             code="skipped_time",
-            params={"time": local.strftime("%H:%M"), "zone": zone_name},
+            params=params,
         )
-    return aware
+    if first.utcoffset() != second.utcoffset():
+        raise forms.ValidationError(
+            _("%(time)s happens twice in %(zone)s that night (clocks go back): choose another."),
+            code="ambiguous_time",
+            params=params,
+        )
+    return first
 
 
 def wall_clock(moment: dt.datetime, zone_name: str) -> str:

@@ -125,6 +125,11 @@ class CoHost(OrganizationOwned):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
     added_at = models.DateTimeField(default=timezone.now)
+    # Until the co-host's own members accept, it is named nowhere and sees nothing.
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["event", "co_host"], name="co_host_once")]

@@ -15,8 +15,10 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from saha.core import audit
+from saha.core.errors import DomainError
 from saha.core.jobs import enqueue_on_commit
 from saha.events.models import CoHost, Event, EventStatus, Rsvp, RsvpStatus
 from saha.organizations.models import Organization
@@ -58,20 +60,40 @@ def create_event(*, actor: Any, organization: Organization, slug: str, **fields:
 
 
 def update_event(*, actor: Any, event: Event, **fields: Any) -> Event:
-    """Change an event; a new time or place is announced to everyone who answered."""
+    """Change an event; a new time or place is announced to everyone who answered.
+
+    The row is locked and only the fields changed here are written: the count
+    of places taken and the status move under RSVPs and cancellations at the
+    same moment, and an edit must not put back what it read before them.
+    """
     unknown = set(fields) - set(EDITABLE)
     if unknown:
         raise TypeError(f"Not editable: {sorted(unknown)}")
-    news = [name for name in NEWS_FIELDS if name in fields and fields[name] != getattr(event, name)]
     with transaction.atomic():
+        current = Event.objects.select_for_update().get(pk=event.pk)
+        if current.status == EventStatus.CANCELLED:
+            raise DomainError("event_cancelled", _("A cancelled event cannot be changed."))
+        news = [n for n in NEWS_FIELDS if n in fields and fields[n] != getattr(current, n)]
+        for name in ("confirmed", "status", "revision", "reminders_sent"):
+            setattr(event, name, getattr(current, name))
         for name, value in fields.items():
             setattr(event, name, value)
         event.modified_at = timezone.now()
+        changed = [*fields, "modified_at"]
         if news:
             event.revision += 1
+            changed.append("revision")
+        if "starts_at" in news:
+            # Reminders count again from the new start; those already due are not sent late.
+            event.reminders_sent = _reminders_past(event, timezone.now())
+            changed.append("reminders_sent")
         event.full_clean(exclude=["organization", "created_by"])
-        event.save()
+        event.save(update_fields=changed)
         audit.log(actor, "events.event.changed", event, {"fields": sorted(fields)})
+        if "capacity" in fields or "waiting_list" in fields:
+            from saha.events.services import fill_free_places
+
+            fill_free_places(event)
         if news and event.status == EventStatus.PUBLISHED:
             from saha.events.tasks import tell_attendees
 
@@ -79,13 +101,22 @@ def update_event(*, actor: Any, event: Event, **fields: Any) -> Event:
     return event
 
 
+def _reminders_past(event: Event, now: dt.datetime) -> list[int]:
+    return [m for m in event.reminders if now >= event.starts_at - dt.timedelta(minutes=m)]
+
+
 def publish(*, actor: Any, event: Event) -> bool:
-    changed = Event.objects.filter(pk=event.pk, status=EventStatus.DRAFT).update(
-        status=EventStatus.PUBLISHED, modified_at=timezone.now()
-    )
-    if changed:
-        event.status = EventStatus.PUBLISHED
-        audit.log(actor, "events.event.published", event)
+    with transaction.atomic():
+        changed = Event.objects.filter(pk=event.pk, status=EventStatus.DRAFT).update(
+            status=EventStatus.PUBLISHED, modified_at=timezone.now()
+        )
+        if changed:
+            event.status = EventStatus.PUBLISHED
+            # Reminders whose time has passed before publication are not sent late.
+            Event.objects.filter(pk=event.pk).update(
+                reminders_sent=_reminders_past(event, timezone.now())
+            )
+            audit.log(actor, "events.event.published", event)
     return bool(changed)
 
 
@@ -120,7 +151,14 @@ def delete_draft(*, actor: Any, event: Event) -> bool:
 def duplicate(*, actor: Any, event: Event, slug: str, starts_at: dt.datetime) -> Event:
     """A draft copy at another time: same texts, place and settings, nobody answered yet."""
     length = event.ends_at - event.starts_at
-    copy = Event.objects.create(
+    with transaction.atomic():
+        copy = _copy(actor, event, slug, starts_at, length)
+        audit.log(actor, "events.event.duplicated", copy, {"from": event.pk})
+    return copy
+
+
+def _copy(actor: Any, event: Event, slug: str, starts_at: dt.datetime, length: Any) -> Event:
+    return Event.objects.create(
         organization_id=event.organization_id,
         slug=slug,
         titles=dict(event.titles),
@@ -140,12 +178,11 @@ def duplicate(*, actor: Any, event: Event, slug: str, starts_at: dt.datetime) ->
         reminders=list(event.reminders),
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
-    audit.log(actor, "events.event.duplicated", copy, {"from": event.pk})
-    return copy
 
 
 def add_co_host(*, actor: Any, event: Event, co_host: Organization) -> bool:
-    """Name another organization as co-host; attendees may then share their RSVP with it."""
+    """Ask another organization to co-host: it is named, and attendees may share with it,
+    only once one of its own members accepts (`accept_co_hosting`)."""
     if co_host.pk == event.organization_id:
         return False
     _link, created = CoHost.objects.get_or_create(
@@ -155,27 +192,46 @@ def add_co_host(*, actor: Any, event: Event, co_host: Organization) -> bool:
         defaults={"added_by": actor if getattr(actor, "is_authenticated", False) else None},
     )
     if created:
-        audit.log(actor, "events.co_host.added", event, {"organization": co_host.slug})
+        audit.log(actor, "events.co_host.asked", event, {"organization": co_host.slug})
     return created
 
 
+def accept_co_hosting(*, actor: Any, event: Event, co_host: Organization) -> bool:
+    """The co-host's member says yes: from now on it is named and its box is offered."""
+    accepted = CoHost.objects.filter(event=event, co_host=co_host, accepted_at__isnull=True).update(
+        accepted_at=timezone.now(),
+        accepted_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    if accepted:
+        audit.log(
+            actor,
+            "events.co_host.accepted",
+            event,
+            {"organization": co_host.slug},
+            organization=co_host,
+        )
+    return bool(accepted)
+
+
 def remove_co_host(*, actor: Any, event: Event, co_host: Organization) -> bool:
-    """The co-host no longer sees anyone, whatever boxes were ticked (the shares stay recorded,
-    so naming it again restores exactly what attendees agreed to)."""
+    """The host removes a co-host, or the co-host leaves (or declines): it no longer sees
+    anyone, whatever boxes were ticked. The shares stay recorded, so asking it again
+    restores exactly what attendees agreed to."""
     removed, _kinds = CoHost.objects.filter(event=event, co_host=co_host).delete()
     if removed:
         audit.log(actor, "events.co_host.removed", event, {"organization": co_host.slug})
     return bool(removed)
 
 
-def claim_due_reminders(now: dt.datetime | None = None) -> list[tuple[int, int]]:
-    """(event id, minutes before) for each reminder now due, each claimed once."""
+def claim_due_reminders(now: dt.datetime | None = None) -> list[tuple[int, int, int]]:
+    """(event id, minutes before, revision) for each reminder now due, each claimed once.
+    The revision names the start it counts from: a postponed event is reminded again."""
     now = now or timezone.now()
     horizon = now + dt.timedelta(days=8)
     due = []
     upcoming = Event.objects.filter(
         status=EventStatus.PUBLISHED, starts_at__gt=now, starts_at__lte=horizon
-    ).only("pk", "starts_at", "reminders", "reminders_sent")
+    ).only("pk", "starts_at", "reminders", "reminders_sent", "revision")
     for event in upcoming:
         for minutes in event.reminders:
             if minutes in event.reminders_sent:
@@ -188,7 +244,7 @@ def claim_due_reminders(now: dt.datetime | None = None) -> list[tuple[int, int]]
             )
             if claimed:
                 event.reminders_sent = [*event.reminders_sent, minutes]
-                due.append((event.pk, minutes))
+                due.append((event.pk, minutes, event.revision))
     return due
 
 

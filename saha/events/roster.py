@@ -15,7 +15,7 @@ from django.http import Http404
 
 from saha.core.tenancy import is_row_id
 from saha.events import tickets
-from saha.events.models import CheckIn, Event, Rsvp, RsvpStatus
+from saha.events.models import CheckIn, CoHost, Event, EventStatus, Rsvp, RsvpStatus
 from saha.organizations.models import Organization
 from saha.supporters.models import Person
 
@@ -25,7 +25,15 @@ STATUS_FILTERS = ("confirmed", "waiting", "cancelled", "checked_in")
 
 def events_for(organization: Organization) -> QuerySet[Event]:
     """Its own events and those it co-hosts."""
-    co_hosted = Event.objects.filter(co_host_links__co_host=organization).values("pk")
+    # A co-host sees the host's event once it accepted and the event is announced,
+    # never the host's drafts.
+    co_hosted = (
+        Event.objects.filter(
+            co_host_links__co_host=organization, co_host_links__accepted_at__isnull=False
+        )
+        .exclude(status=EventStatus.DRAFT)
+        .values("pk")
+    )
     return (
         Event.objects.filter(Q(organization=organization) | Q(pk__in=co_hosted))
         .select_related("organization")
@@ -41,6 +49,27 @@ def event_for(organization: Organization, pk: Any) -> Event:
     if found is None:
         raise Http404
     return found
+
+
+def invitations_for(organization: Organization) -> list[CoHost]:
+    """Other organizations' events it is asked to co-host and has not answered yet."""
+    return list(
+        CoHost.objects.filter(co_host=organization, accepted_at__isnull=True)
+        .exclude(event__status=EventStatus.CANCELLED)
+        .select_related("event__organization")
+        .order_by("event__starts_at")[:50]
+    )
+
+
+def co_hosts_of(event: Event) -> list[CoHost]:
+    """The event's co-hosts, accepted or still asked, for its host's page."""
+    return list(event.co_host_links.select_related("co_host").order_by("added_at", "pk"))
+
+
+def public_co_hosts(event: Event) -> list[Organization]:
+    """The co-hosts that accepted: named on the event page, one consent box each."""
+    links = event.co_host_links.filter(accepted_at__isnull=False).select_related("co_host")
+    return sorted((link.co_host for link in links), key=lambda org: org.name.casefold())
 
 
 def hosts(event: Event, organization: Organization) -> bool:
@@ -68,7 +97,7 @@ def attendees(
         rsvps = rsvps.filter(check_in__isnull=False)
     elif status in STATUS_FILTERS:
         rsvps = rsvps.filter(status=status)
-    term = term.strip()
+    term = term.replace("\x00", "").strip()
     if term:
         people = Person.objects.filter(organization_id=event.organization_id).search(
             term, event.organization

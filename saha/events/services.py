@@ -22,7 +22,15 @@ from django.utils.translation import gettext as _
 from saha.core import audit
 from saha.core.errors import Conflict, DomainError
 from saha.events import tickets
-from saha.events.models import CheckIn, Event, EventStatus, Rsvp, RsvpShare, RsvpStatus
+from saha.events.models import (
+    CheckIn,
+    CoHost,
+    Event,
+    EventStatus,
+    Rsvp,
+    RsvpShare,
+    RsvpStatus,
+)
 from saha.supporters.models import Person, Source
 from saha.supporters.services import PersonData, upsert_person
 
@@ -68,9 +76,11 @@ def rsvp(
     ).person
     with transaction.atomic():
         row, created = _row(event, person, data.language, source)
-        _share(event, row, share_with)
         if not created and row.status != RsvpStatus.CANCELLED:
+            # Whoever typed this person's address learns nothing more and changes
+            # nothing: sharing with a co-host is only for the answer being made now.
             return RsvpResult(row, created=False)
+        _share(event, row, share_with)
         row.status = _take_place(event)
         row.modified_at = timezone.now()
         Rsvp.objects.filter(pk=row.pk).update(status=row.status, modified_at=row.modified_at)
@@ -122,7 +132,9 @@ def _share(event: Event, row: Rsvp, share_with: Mapping[int, str] | None) -> Non
     a share is never taken back silently, and an id that is not a co-host is ignored."""
     if not share_with:
         return
-    co_hosts = event.co_hosts.filter(pk__in=list(share_with)).values_list("pk", flat=True)
+    co_hosts = CoHost.objects.filter(
+        event=event, co_host_id__in=list(share_with), accepted_at__isnull=False
+    ).values_list("co_host_id", flat=True)
     for organization_id in co_hosts:
         RsvpShare.objects.get_or_create(
             rsvp=row,
@@ -166,21 +178,50 @@ def cancel_rsvp(*, rsvp: Rsvp, actor: Any = None) -> Rsvp | None:
 
 
 def _hand_over_place(event_id: int) -> Rsvp | None:
-    """The first person waiting gets the freed place; with nobody waiting, it is free."""
+    """The freed place goes to the first person waiting, if the event is still on and the
+    place is really free (the capacity may have been lowered below the people coming)."""
+    Event.objects.filter(pk=event_id, confirmed__gt=0).update(confirmed=F("confirmed") - 1)
+    event = Event.objects.only("pk", "status", "capacity", "confirmed").get(pk=event_id)
+    if event.status != EventStatus.PUBLISHED:
+        return None
+    promoted = _promote(event, limit=1)
+    return promoted[0] if promoted else None
+
+
+def _promote(event: Event, *, limit: int) -> list[Rsvp]:
+    """Up to `limit` people waiting, in the order they answered, each taking a place by
+    the same conditional UPDATE as an RSVP: never more than the capacity."""
+    promoted: list[Rsvp] = []
     waiting = (
         Rsvp.objects.select_for_update(skip_locked=True)
-        .filter(event_id=event_id, status=RsvpStatus.WAITING)
-        .order_by("id")
-        .first()
+        .filter(event_id=event.pk, status=RsvpStatus.WAITING, person__isnull=False)
+        .order_by("id")[:limit]
     )
-    if waiting is None:
-        Event.objects.filter(pk=event_id, confirmed__gt=0).update(confirmed=F("confirmed") - 1)
-        return None
-    Rsvp.objects.filter(pk=waiting.pk).update(
-        status=RsvpStatus.CONFIRMED, modified_at=timezone.now()
-    )
-    waiting.status = RsvpStatus.CONFIRMED
-    return waiting
+    for row in waiting:
+        places = Event.objects.filter(pk=event.pk)
+        if event.capacity is not None:
+            places = places.filter(confirmed__lt=F("capacity"))
+        if not places.update(confirmed=F("confirmed") + 1):
+            break
+        row.status, row.modified_at = RsvpStatus.CONFIRMED, timezone.now()
+        Rsvp.objects.filter(pk=row.pk).update(status=row.status, modified_at=row.modified_at)
+        promoted.append(row)
+    return promoted
+
+
+def fill_free_places(event: Event) -> list[Rsvp]:
+    """After the capacity was raised (or removed): the people waiting get the new places,
+    first come first served, and are told. Call inside the transaction that changed it."""
+    if event.status != EventStatus.PUBLISHED:
+        return []
+    current = Event.objects.only("capacity", "confirmed").get(pk=event.pk)
+    free = None if current.capacity is None else current.capacity - current.confirmed
+    if free is not None and free <= 0:
+        return []
+    promoted = _promote(event, limit=free if free is not None else 10_000)
+    for row in promoted:
+        _notify(row, "promoted")
+    return promoted
 
 
 @dataclass(frozen=True)
@@ -198,7 +239,7 @@ def check_in(
         raise DomainError("other_event", _("This ticket is for another event."), status=404)
     if rsvp.status != RsvpStatus.CONFIRMED:
         raise DomainError("not_confirmed", _("This person is not on the list of attendees."))
-    nonce = nonce[:64]
+    nonce = nonce.replace("\x00", "")[:64]  # PostgreSQL refuses NUL in text
 
     def _same_request(earlier: CheckIn) -> CheckInResult:
         # A retried request gets its first answer; a nonce reused for someone else is
@@ -230,7 +271,17 @@ def check_in(
         return CheckInResult(CheckIn.objects.get(rsvp=rsvp), already=True)
 
 
-def _notify(row: Rsvp, what: str) -> None:
+def send_ticket_again(*, rsvp: Rsvp) -> None:
+    """The ticket (or the waiting-list notice) once more, to the address on file only; at
+    most once an hour, however often the form is sent with this person's address."""
+    if rsvp.status == RsvpStatus.CANCELLED:
+        return
+    hour = timezone.now().strftime("%Y%m%d%H")
+    what = "confirmed" if rsvp.status == RsvpStatus.CONFIRMED else "waiting"
+    _notify(rsvp, what, key=f"rsvp:{rsvp.pk}:again:{hour}")
+
+
+def _notify(row: Rsvp, what: str, key: str = "") -> None:
     """The ticket (or the waiting-list notice) by email, else by SMS; once per change."""
     from saha.messaging.services import preferred_channel, send_transactional
 
@@ -244,6 +295,6 @@ def _notify(row: Rsvp, what: str) -> None:
             f"events/messages/{what}",
             {"rsvp_id": row.pk, "event_id": row.event_id},
             channel,
-            key=f"rsvp:{row.pk}:{what}:{row.modified_at.isoformat()}",
+            key=key or f"rsvp:{row.pk}:{what}:{row.modified_at.isoformat()}",
         )
     )

@@ -41,6 +41,6 @@ def tell_attendees(event_id: int, what: str, version: str) -> int:
 @task()
 def send_due_reminders() -> int:
     due = organizer.claim_due_reminders()
-    for event_id, minutes in due:
-        tell_attendees.enqueue(event_id, "reminder", f"m{minutes}")
+    for event_id, minutes, revision in due:
+        tell_attendees.enqueue(event_id, "reminder", f"m{minutes}-r{revision}")
     return len(due)

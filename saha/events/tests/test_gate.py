@@ -19,6 +19,7 @@ from django.core import mail
 from django.db import connection, connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from saha.core.errors import DomainError
 from saha.core.models import AuditEntry
@@ -372,6 +373,16 @@ class TestGatePage:
         assert f'<bdi class="gate-by">{checkin_staff.user.get_full_name()}</bdi>' in later
         assert 'data-count="checked_in">1<' in later
 
+    def test_a_nul_character_is_no_server_error(
+        self, event: Event, rima: Rsvp, checkin_staff: Any, organizer: Any
+    ) -> None:
+        client = checkin_staff.client()
+        assert client.get(gate_url(event), {"q": "a\x00@x"}).status_code == 200
+        assert post_code(client, event, rima.code, "n\x00").status_code == 200
+        assert CheckIn.objects.get().nonce == "n"
+        attendees = reverse("events:manage_attendees", args=[event.organization.slug, event.pk])
+        assert organizer.client().get(attendees, {"q": "a\x00@x"}).status_code == 200
+
     def test_in_arabic_the_page_is_right_to_left(self, event: Event, checkin_staff: Any) -> None:
         page = checkin_staff.client().get(gate_url(event), HTTP_ACCEPT_LANGUAGE="ar")
         assert 'dir="rtl"' in page.content.decode()
@@ -487,6 +498,21 @@ class TestWalkInPage:
         response = self.post(checkin_staff, event)
         assert response.status_code == 409
         assert not CheckIn.objects.exists()
+
+    def test_an_address_on_file_does_not_tell_staff_whose_it_is(
+        self, event: Event, checkin_staff: Any
+    ) -> None:
+        from saha.supporters.services import upsert_person
+
+        upsert_person(
+            organization=event.organization,
+            actor="test",
+            data=PersonData(email="secret@example.org", given_name="Hidden"),
+            source="manual",
+        )
+        response = self.post(checkin_staff, event, given_name="Whoever", email="secret@example.org")
+        page = response.content.decode()
+        assert "Hidden" not in page and "Whoever" in page
 
     def test_a_contact_is_needed(self, event: Event, checkin_staff: Any) -> None:
         assert self.post(checkin_staff, event, email="").status_code == 400

@@ -74,6 +74,17 @@ class TestCreate:
         assert event.capacity == 100
         assert AuditEntry.objects.filter(action="events.event.created").count() == 1
 
+    def test_the_events_own_zone_decides_not_the_organizations(self, organizer: Any) -> None:
+        # 02:30 on 29 March 2026 does not exist in Paris, but exists in Beirut; and
+        # 00:30 on 27 March 2026 does not exist in Beirut, but exists in Paris.
+        response = organizer.client().post(
+            url("manage_new"),
+            form(time_zone="Europe/Paris", starts="2026-03-27T00:30", ends="2026-03-27T02:00"),
+        )
+        assert response.status_code == 302
+        event = Event.objects.get()
+        assert event.starts_at == dt.datetime(2026, 3, 26, 23, 30, tzinfo=dt.UTC)
+
     def test_an_arabic_only_title_gets_an_address_from_its_date(self, organizer: Any) -> None:
         organizer.client().post(url("manage_new"), form(title_en="", title_ar="وقفة"))
         organizer.client().post(url("manage_new"), form(title_en="", title_ar="وقفة"))
@@ -95,6 +106,9 @@ class TestCreate:
             ({"time_zone": "Mars/Olympus"}, "time_zone"),
             # Beirut's clocks go from 00:00 to 01:00 on 28 March 2027
             ({"starts": "2027-03-28T00:30", "ends": "2027-03-28T03:00"}, "starts"),
+            # ... and from 00:00 back to 23:00 on 30 October 2027: 23:30 happens twice
+            ({"starts": "2027-10-30T23:30", "ends": "2027-10-31T03:00"}, "starts"),
+            ({"starts": "2027-03-27T11:00\x00"}, "starts"),
         ],
     )
     def test_bad_input_is_a_400_with_the_error_on_its_field(
@@ -301,13 +315,20 @@ class TestCoHosts:
         event = make_event(org_a)
         organizer.client().post(url("manage_co_host_add", event), {"organization": "org-b"})
         assert CoHost.objects.filter(event=event, co_host=org_b).exists()
+        client = outsider.client()
+        # asked, not yet accepted: B sees the invitation, not the event; no box is offered
+        listing = client.get(url("manage_list", slug="org-b")).context
+        assert listing["rows"] == [] and listing["invitations"][0].event == event
+        assert client.get(url("manage_event", event, slug="org-b")).status_code == 404
+        assert roster.public_co_hosts(event) == []
+        client.post(url("co_hosting_accept", event, slug="org-b"))
+        assert roster.public_co_hosts(event) == [org_b]
         agreed = services.rsvp(
             event=event,
             data=PersonData(email="yes@example.org", given_name="Yes"),
             share_with={org_b.pk: "Share my name with B"},
         ).rsvp
         services.rsvp(event=event, data=PersonData(email="no@example.org", given_name="No"))
-        client = outsider.client()
         assert client.get(url("manage_list", slug="org-b")).context["rows"][0][0] == event
         page = client.get(url("manage_attendees", event, slug="org-b"))
         assert [r.pk for r in page.context["rows"]] == [agreed.pk]
@@ -323,8 +344,26 @@ class TestCoHosts:
     def test_a_removed_co_host_sees_nothing(self, org_a: Any, org_b: Any, outsider: Any) -> None:
         event = make_event(org_a)
         organizer.add_co_host(actor=None, event=event, co_host=org_b)
+        organizer.accept_co_hosting(actor=None, event=event, co_host=org_b)
+        assert outsider.client().get(url("manage_event", event, slug="org-b")).status_code == 200
         organizer.remove_co_host(actor=None, event=event, co_host=org_b)
         assert outsider.client().get(url("manage_event", event, slug="org-b")).status_code == 404
+
+    def test_a_co_host_may_leave_and_never_sees_drafts(
+        self, org_a: Any, org_b: Any, outsider: Any
+    ) -> None:
+        draft = make_event(org_a, status=EventStatus.DRAFT)
+        organizer.add_co_host(actor=None, event=draft, co_host=org_b)
+        organizer.accept_co_hosting(actor=None, event=draft, co_host=org_b)
+        client = outsider.client()
+        assert client.get(url("manage_event", draft, slug="org-b")).status_code == 404
+        assert client.post(url("co_hosting_leave", draft, slug="org-b")).status_code == 404
+        published = make_event(org_a, slug="published")
+        organizer.add_co_host(actor=None, event=published, co_host=org_b)
+        organizer.accept_co_hosting(actor=None, event=published, co_host=org_b)
+        client.post(url("co_hosting_leave", published, slug="org-b"))
+        assert not CoHost.objects.filter(event=published).exists()
+        assert AuditEntry.objects.filter(action="events.co_host.removed").count() == 1
 
     def test_an_unknown_or_own_organization_is_a_form_error(
         self, org_a: Any, organizer: Any
@@ -355,6 +394,32 @@ class TestOtherOrganizations:
         rsvp.refresh_from_db()
         assert rsvp.status == RsvpStatus.CONFIRMED
         assert Person.objects.count() == 1
+
+
+def test_the_event_list_pages_with_constant_queries(org_a: Any, organizer: Any) -> None:
+    import datetime as dt_
+
+    from django.utils import timezone
+
+    start = timezone.now() + dt_.timedelta(days=1)
+    for n in range(55):
+        event = make_event(
+            org_a,
+            slug=f"e{n}",
+            starts_at=start + dt_.timedelta(hours=n),
+            ends_at=start + dt_.timedelta(hours=n + 1),
+        )
+        answer(event, n)
+    client = organizer.client()
+    client.get(url("manage_list"))  # the session and caches, warm
+    with CaptureQueriesContext(connection) as fifty:
+        first = client.get(url("manage_list"))
+    assert len(first.context["rows"]) == 50
+    with CaptureQueriesContext(connection) as five:
+        second = client.get(url("manage_list"), {"page": "2"})
+    assert len(second.context["rows"]) == 5
+    assert len(fifty) == len(five)  # the counts of a page: two queries, however long
+    assert client.get(url("manage_list"), {"page": "x\x00"}).status_code == 200
 
 
 def test_the_gauge_counts(org_a: Any) -> None:

@@ -21,6 +21,7 @@ from django.utils import timezone
 from saha.events import tickets
 from saha.events.models import CoHost, Event, EventStatus, Rsvp, RsvpStatus, Visibility
 from saha.events.tests.test_rsvp import answer, make_event
+from saha.messaging.models import Delivery
 from saha.supporters.models import ConsentRecord
 from saha.testing.factories import OrganizationFactory
 
@@ -148,9 +149,27 @@ class TestRsvpForm:
         event = make_event(org_a)
         first = post_rsvp(client, event, email="rima@example.org")
         again = post_rsvp(client, event, email="RIMA@example.org")
-        assert first.status_code == again.status_code == 303
-        assert first["Location"] == again["Location"]
+        assert first.status_code == 303 and again.status_code == 200
         assert Rsvp.objects.filter(event=event).count() == 1
+
+    def test_an_address_that_answered_before_gets_its_ticket_by_message_not_on_screen(
+        self, client: Client, org_a: Any, django_capture_on_commit_callbacks: Any
+    ) -> None:
+        event = make_event(org_a, private_location="Back door, code 1234")
+        post_rsvp(client, event, email="rima@example.org")
+        stranger = Client()
+        with django_capture_on_commit_callbacks(execute=True):
+            for _twice in range(2):
+                again = post_rsvp(stranger, event, email="rima@example.org")
+        # whoever typed the address sees no ticket, code, place or private location
+        rsvp = Rsvp.objects.get(event=event)
+        page = again.content.decode()
+        assert again.status_code == 200
+        assert rsvp.code not in page and "1234" not in page
+        assert tickets.ticket_token(rsvp.pk) not in page
+        # the ticket went again to the address on file, once within the hour
+        again_sent = Delivery.objects.filter(message__key__contains=":again:")
+        assert again_sent.count() == 1
 
     def test_without_email_or_phone_the_form_says_so(self, client: Client, org_a: Any) -> None:
         event = make_event(org_a)
@@ -364,9 +383,14 @@ class TestCoHosts:
     @pytest.fixture
     def co_hosted(self, org_a: Any, org_b: Any) -> Event:
         event = make_event(org_a)
-        CoHost.objects.create(event=event, organization=event.organization, co_host=org_b)
+        accepted = timezone.now()
+        for co_host in (org_b, OrganizationFactory(slug="org-c")):
+            CoHost.objects.create(
+                event=event, organization=org_a, co_host=co_host, accepted_at=accepted
+            )
+        # asked but not (yet) accepted: named nowhere, no box
         CoHost.objects.create(
-            event=event, organization=event.organization, co_host=OrganizationFactory(slug="org-c")
+            event=event, organization=org_a, co_host=OrganizationFactory(slug="org-d")
         )
         return event
 

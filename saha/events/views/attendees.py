@@ -8,6 +8,7 @@ can neither change nor export nor write to them through the host's pages.
 
 from __future__ import annotations
 
+import zoneinfo
 from types import SimpleNamespace
 
 from django.contrib import messages
@@ -116,7 +117,8 @@ def _audience(event: Event, which: str) -> tuple[str, dict[str, list[int]]]:
         name = _("Came to %(title)s (%(date)s)")
     else:
         name = _("Coming to %(title)s (%(date)s)")
-    label = name % {"title": event.title, "date": f"{event.starts_at:%Y-%m-%d}"}
+    day = event.starts_at.astimezone(zoneinfo.ZoneInfo(event.time_zone))
+    label = name % {"title": event.title, "date": f"{day:%Y-%m-%d}"}
     return label[:120], {AUDIENCES.get(which, "rsvped_to"): [event.pk]}
 
 

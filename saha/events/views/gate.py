@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import wraps
 from typing import Any
 
@@ -373,7 +373,12 @@ def gate_walk_in(request: HttpRequest, pk: int) -> HttpResponse:
         form.add_error(WALK_IN_FIELDS.get(error.code), error.message)
         return _walk_in_form(request, event, form, error.status)
     rsvp = Rsvp.objects.select_related("person").get(pk=result.check_in.rsvp_id)
-    return _page(request, event, outcome=Outcome.of(event, rsvp, result))
+    outcome = Outcome.of(event, rsvp, result)
+    # The name as typed, never the one on file: an address must not tell staff who it is.
+    typed = " ".join(
+        filter(None, [form.cleaned_data["given_name"], form.cleaned_data.get("family_name")])
+    )
+    return _page(request, event, outcome=replace(outcome, name=typed))
 
 
 urlpatterns = [

@@ -9,9 +9,12 @@ Attendee pages are in `attendees.py`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -19,6 +22,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from saha.core.errors import Conflict, DomainError
+from saha.core.tenancy import is_row_id
 from saha.events import organizer, roster
 from saha.events.manage_forms import (
     CoHostForm,
@@ -27,13 +32,14 @@ from saha.events.manage_forms import (
     free_slug,
     reminder_labels,
 )
-from saha.events.models import Event, EventStatus
+from saha.events.models import CoHost, Event, EventStatus
 from saha.organizations.access import organization_view
 from saha.organizations.models import Organization
 from saha.organizations.roles import Permission
 
 PREFIX = "manage/<slug:slug>/events/"
 CONTENT = Permission.MANAGE_CONTENT
+EVENTS_PAGE = 50
 
 
 def hosted_event(request: HttpRequest, pk: Any) -> Event:
@@ -59,10 +65,19 @@ def event_list(request: HttpRequest) -> HttpResponse:
         events = events.filter(ends_at__lt=now).order_by("-starts_at", "-pk")
     else:
         events = events.filter(ends_at__gte=now)
-    page = list(events[:100])
+    # Events are few (hundreds over years): numbered pages are cheap here.
+    paginator = Paginator(events, EVENTS_PAGE)
+    page_obj = paginator.get_page(request.GET.get("page"))
+    page = list(page_obj.object_list)
     counts = roster.tallies(page)
     rows = [(event, counts[event.pk], roster.hosts(event, organization)) for event in page]
-    return render(request, "events/manage/list.html", {"rows": rows, "past": past})
+    context = {
+        "rows": rows,
+        "past": past,
+        "page_obj": page_obj,
+        "invitations": roster.invitations_for(organization),
+    }
+    return render(request, "events/manage/list.html", context)
 
 
 @organization_view(Permission.VIEW_DASHBOARD)
@@ -79,7 +94,7 @@ def _detail_page(
         "event": event,
         "tally": roster.tally(event),
         "hosting": roster.hosts(event, request.organization),  # type: ignore[attr-defined]
-        "co_hosts": list(event.co_hosts.order_by("slug")),
+        "co_hosts": roster.co_hosts_of(event),
         "co_host_form": co_host_form,
         "reminders": reminder_labels(event.reminders),
     }
@@ -105,17 +120,36 @@ def event_new(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _form_page(request, form, None, status=400)
     fields = form.fields_for_service()
-    slug = free_slug(organization, fields["titles"], fields["starts_at"])
-    event = organizer.create_event(
-        actor=request.user, organization=organization, slug=slug, **fields
+    event = _with_free_slug(
+        organization,
+        fields,
+        lambda slug: organizer.create_event(
+            actor=request.user, organization=organization, slug=slug, **fields
+        ),
     )
     messages.success(request, _("Event saved as a draft. Publish it when it is ready."))
     return to_event(event)
 
 
+def _with_free_slug(
+    organization: Organization, fields: dict[str, Any], make: Callable[[str], Event]
+) -> Event:
+    """Make the event under a free address; two saves of the same title at once each get one."""
+    for _attempt in range(4):
+        slug = free_slug(organization, fields["titles"], fields["starts_at"])
+        try:
+            return make(slug)
+        except IntegrityError:
+            continue  # taken between the look and the insert
+    raise Conflict("slug_busy", _("Please try again in a moment."))
+
+
 @organization_view(CONTENT)
 def event_edit(request: HttpRequest, pk: int) -> HttpResponse:
     event = hosted_event(request, pk)
+    if event.status == EventStatus.CANCELLED:
+        messages.info(request, _("A cancelled event cannot be changed."))
+        return to_event(event)
     form = EventForm(
         request.POST if request.method == "POST" else None,
         organization=event.organization,
@@ -126,7 +160,11 @@ def event_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _form_page(request, form, event, status=400)
     revision = event.revision
-    organizer.update_event(actor=request.user, event=event, **form.fields_for_service())
+    try:
+        organizer.update_event(actor=request.user, event=event, **form.fields_for_service())
+    except DomainError as error:  # cancelled meanwhile
+        messages.error(request, error.message)
+        return to_event(event)
     if event.revision != revision and event.status == EventStatus.PUBLISHED:
         messages.success(request, _("Saved. Everyone who answered is being told of the change."))
     else:
@@ -140,11 +178,12 @@ def event_duplicate(request: HttpRequest, pk: int) -> HttpResponse:
     form = DuplicateForm(request.POST if request.method == "POST" else None, event=event)
     if request.method == "POST" and form.is_valid():
         starts_at = form.cleaned_data["starts"]
-        copy = organizer.duplicate(
-            actor=request.user,
-            event=event,
-            slug=free_slug(event.organization, event.titles, starts_at),
-            starts_at=starts_at,
+        copy = _with_free_slug(
+            event.organization,
+            {"titles": event.titles, "starts_at": starts_at},
+            lambda slug: organizer.duplicate(
+                actor=request.user, event=event, slug=slug, starts_at=starts_at
+            ),
         )
         messages.success(request, _("Copy saved as a draft. Check it, then publish it."))
         return to_event(copy)
@@ -205,11 +244,50 @@ def co_host_add(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def co_host_remove(request: HttpRequest, pk: int, co_host: int) -> HttpResponse:
     event = hosted_event(request, pk)
-    found = event.co_hosts.filter(pk=co_host).first() if str(co_host).isdigit() else None
-    if found is not None:
-        organizer.remove_co_host(actor=request.user, event=event, co_host=found)
-        messages.success(request, _("%(name)s is no longer a co-host.") % {"name": found.name})
+    link = event.co_host_links.select_related("co_host").filter(co_host_id=co_host).first()
+    if link is not None:
+        organizer.remove_co_host(actor=request.user, event=event, co_host=link.co_host)
+        messages.success(
+            request, _("%(name)s is no longer a co-host.") % {"name": link.co_host.name}
+        )
     return to_event(event)
+
+
+def _asked(request: HttpRequest, pk: Any) -> Event:
+    """An event another organization asked this one to co-host (answered or not)."""
+    organization = request.organization  # type: ignore[attr-defined]
+    if not is_row_id(pk):
+        raise Http404
+    link = (
+        CoHost.objects.select_related("event__organization")
+        .filter(event_id=pk, co_host=organization)
+        .exclude(event__status=EventStatus.DRAFT)
+        .first()
+    )
+    if link is None:
+        raise Http404
+    return link.event
+
+
+@organization_view(CONTENT)
+@require_POST
+def co_hosting_accept(request: HttpRequest, pk: int) -> HttpResponse:
+    event = _asked(request, pk)
+    organization = request.organization  # type: ignore[attr-defined]
+    if organizer.accept_co_hosting(actor=request.user, event=event, co_host=organization):
+        messages.success(request, _("You now co-host this event."))
+    return redirect("events:manage_event", organization.slug, event.pk)
+
+
+@organization_view(CONTENT)
+@require_POST
+def co_hosting_leave(request: HttpRequest, pk: int) -> HttpResponse:
+    """Decline an invitation, or stop co-hosting: the host's attendees are hidden at once."""
+    event = _asked(request, pk)
+    organization = request.organization  # type: ignore[attr-defined]
+    organizer.remove_co_host(actor=request.user, event=event, co_host=organization)
+    messages.success(request, _("You no longer co-host this event."))
+    return redirect("events:manage_list", organization.slug)
 
 
 urlpatterns = [
@@ -222,6 +300,8 @@ urlpatterns = [
     path(f"{PREFIX}<int:pk>/cancel/", event_cancel, name="manage_cancel"),
     path(f"{PREFIX}<int:pk>/delete/", event_delete, name="manage_delete"),
     path(f"{PREFIX}<int:pk>/co-hosts/", co_host_add, name="manage_co_host_add"),
+    path(f"{PREFIX}<int:pk>/co-hosting/accept/", co_hosting_accept, name="co_hosting_accept"),
+    path(f"{PREFIX}<int:pk>/co-hosting/leave/", co_hosting_leave, name="co_hosting_leave"),
     path(
         f"{PREFIX}<int:pk>/co-hosts/<int:co_host>/remove/",
         co_host_remove,

@@ -22,6 +22,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -33,7 +34,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
 from saha.core.errors import DomainError
-from saha.events import attendee, services, tickets
+from saha.events import attendee, roster, services, tickets
 from saha.events.forms import LanguageForm, RsvpForm
 from saha.events.ics import CalendarEvent, calendar, event_file_name
 from saha.events.models import Event, EventStatus, Rsvp, RsvpStatus, Visibility
@@ -219,7 +220,7 @@ def _calendar_entry(event: Event) -> CalendarEvent:
 def event_page(request: HttpRequest, slug: str, event: str) -> HttpResponse:
     found = _event(slug, event)
     page_url = _absolute(request.path)
-    co_hosts = sorted(found.co_hosts.all(), key=lambda org: org.name.casefold())
+    co_hosts = roster.public_co_hosts(found)
     data = request.POST if request.method == "POST" else None
     form = RsvpForm(data, event=found, co_hosts=co_hosts)
     status = 200
@@ -236,6 +237,8 @@ def event_page(request: HttpRequest, slug: str, event: str) -> HttpResponse:
                 form.add_error(None, error.message)
                 status = error.status
             else:
+                if not result.created:
+                    return _answered_before(request, found, result.rsvp)
                 token = tickets.ticket_token(result.rsvp.pk)
                 return _see_other(reverse("events:ticket", args=[token]))
     context = {
@@ -254,6 +257,15 @@ def event_page(request: HttpRequest, slug: str, event: str) -> HttpResponse:
     }
     private = found.visibility != Visibility.PUBLIC
     return _render(request, "events/public/event.html", context, status=status, private=private)
+
+
+def _answered_before(request: HttpRequest, event: Event, rsvp: Rsvp) -> HttpResponse:
+    """Whoever typed this address may not be its owner: no ticket on screen, only the
+    ticket sent again to the address on file (within transaction: on commit)."""
+    with transaction.atomic():
+        services.send_ticket_again(rsvp=rsvp)
+    context = {"organization": event.organization, "event": event}
+    return _render(request, "events/public/answered.html", context, private=True)
 
 
 def _places_left(event: Event) -> int | None:
