@@ -84,7 +84,9 @@ def find_by_id(event: Event, rsvp_id: Any) -> Rsvp:
         pk = int(rsvp_id)
     except (TypeError, ValueError):
         pk = 0
-    found = _rsvps(event).filter(pk=pk).first() if pk > 0 else None
+    # Only whom a search can show: an id walked by hand finds nobody who cancelled.
+    listed = _rsvps(event).filter(status__in=[RsvpStatus.CONFIRMED, RsvpStatus.WAITING])
+    found = listed.filter(pk=pk).first() if 0 < pk <= 2**63 - 1 else None
     if found is None:
         raise NotFound("not_found", _("This person is not on this event's list."))
     return found
@@ -163,7 +165,9 @@ def add_walk_in(
     if not nonce.strip():
         raise DomainError("no_nonce", _("This request has no identifier. Reload the page."))
     with transaction.atomic():
-        answered = services.rsvp(event=event, data=data, actor=actor, source=WALK_IN, notify=False)
+        answered = services.rsvp(
+            event=event, data=data, actor=actor, source=WALK_IN, notify=False, anonymous=True
+        )
         row = answered.rsvp
         if row.status != RsvpStatus.CONFIRMED:
             # The last place went while they stood at the gate (or they wait already):

@@ -137,9 +137,12 @@ class EventForm(forms.Form):
         help_text=_("Sent to everyone coming, by email or SMS."),
     )
 
-    def __init__(self, *args: Any, organization: Organization, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, organization: Organization, event: Event | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.organization = organization
+        self.event = event
         for code, language in settings.LANGUAGES:
             self.fields[f"title_{code}"] = forms.CharField(
                 label=_("Title (%(language)s)") % {"language": language},
@@ -196,7 +199,9 @@ class EventForm(forms.Form):
         for name in ("starts", "ends"):
             if zone and data.get(name):
                 try:
-                    data[f"{name}_at"] = in_zone(data[name], zone)
+                    data[f"{name}_at"] = self._unchanged(name, data[name], zone) or in_zone(
+                        data[name], zone
+                    )
                 except forms.ValidationError as error:
                     self.add_error(name, error)
         if data.get("starts_at") and data.get("ends_at") and data["ends_at"] < data["starts_at"]:
@@ -204,6 +209,14 @@ class EventForm(forms.Form):
         if (data.get("latitude") is None) != (data.get("longitude") is None):
             self.add_error("longitude", _("Give both the latitude and the longitude, or neither."))
         return data
+
+    def _unchanged(self, name: str, local: dt.datetime, zone: str) -> dt.datetime | None:
+        """The stored instant when the edit leaves this time as it was (even one the
+        clocks pass twice, which a new entry could not choose)."""
+        if self.event is None or zone != self.event.time_zone:
+            return None
+        stored = getattr(self.event, f"{name}_at")
+        return stored if wall_clock(stored, zone) == local.strftime(LOCAL_INPUT) else None
 
     def _texts(self, kind: str) -> dict[str, str]:
         return {

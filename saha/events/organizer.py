@@ -83,9 +83,11 @@ def update_event(*, actor: Any, event: Event, **fields: Any) -> Event:
         if news:
             event.revision += 1
             changed.append("revision")
-        if "starts_at" in news:
-            # Reminders count again from the new start; those already due are not sent late.
-            event.reminders_sent = _reminders_past(event, timezone.now())
+        if "starts_at" in news or "reminders" in fields:
+            # Reminders count from the (new) start; those already due are not sent late.
+            past = _reminders_past(event, timezone.now())
+            kept = [m for m in event.reminders_sent if "starts_at" not in news and m in past]
+            event.reminders_sent = sorted(set(past) | set(kept), reverse=True)
             changed.append("reminders_sent")
         event.full_clean(exclude=["organization", "created_by"])
         event.save(update_fields=changed)
@@ -203,24 +205,25 @@ def accept_co_hosting(*, actor: Any, event: Event, co_host: Organization) -> boo
         accepted_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
     if accepted:
-        audit.log(
-            actor,
-            "events.co_host.accepted",
-            event,
-            {"organization": co_host.slug},
-            organization=co_host,
-        )
+        _log_both(actor, "events.co_host.accepted", event, co_host)
     return bool(accepted)
 
 
 def remove_co_host(*, actor: Any, event: Event, co_host: Organization) -> bool:
     """The host removes a co-host, or the co-host leaves (or declines): it no longer sees
     anyone, whatever boxes were ticked. The shares stay recorded, so asking it again
-    restores exactly what attendees agreed to."""
-    removed, _kinds = CoHost.objects.filter(event=event, co_host=co_host).delete()
-    if removed:
-        audit.log(actor, "events.co_host.removed", event, {"organization": co_host.slug})
+    restores exactly what attendees agreed to. Both organizations' logs say so."""
+    with transaction.atomic():
+        removed, _kinds = CoHost.objects.filter(event=event, co_host=co_host).delete()
+        if removed:
+            _log_both(actor, "events.co_host.removed", event, co_host)
     return bool(removed)
+
+
+def _log_both(actor: Any, action: str, event: Event, co_host: Organization) -> None:
+    data = {"organization": co_host.slug, "host": event.organization.slug}
+    audit.log(actor, action, event, data)
+    audit.log(actor, action, event, data, organization=co_host)
 
 
 def claim_due_reminders(now: dt.datetime | None = None) -> list[tuple[int, int, int]]:
@@ -239,9 +242,11 @@ def claim_due_reminders(now: dt.datetime | None = None) -> list[tuple[int, int, 
             if now < event.starts_at - dt.timedelta(minutes=minutes):
                 continue
             # The claim: only one tick (of any number of workers) moves the list.
-            claimed = Event.objects.filter(pk=event.pk, reminders_sent=event.reminders_sent).update(
-                reminders_sent=[*event.reminders_sent, minutes]
-            )
+            # The revision too: a postponement in between makes this claim fail, not
+            # send a reminder for the old start.
+            claimed = Event.objects.filter(
+                pk=event.pk, reminders_sent=event.reminders_sent, revision=event.revision
+            ).update(reminders_sent=[*event.reminders_sent, minutes])
             if claimed:
                 event.reminders_sent = [*event.reminders_sent, minutes]
                 due.append((event.pk, minutes, event.revision))

@@ -55,7 +55,7 @@ def invitations_for(organization: Organization) -> list[CoHost]:
     """Other organizations' events it is asked to co-host and has not answered yet."""
     return list(
         CoHost.objects.filter(co_host=organization, accepted_at__isnull=True)
-        .exclude(event__status=EventStatus.CANCELLED)
+        .exclude(event__status__in=[EventStatus.CANCELLED, EventStatus.DRAFT])
         .select_related("event__organization")
         .order_by("event__starts_at")[:50]
     )

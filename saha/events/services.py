@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -47,6 +47,7 @@ class EventFull(Conflict):
 class RsvpResult:
     rsvp: Rsvp
     created: bool  # False: the same person had already answered
+    person_created: bool = False  # a new supporter: nobody else's data is involved
 
 
 def rsvp(
@@ -57,36 +58,45 @@ def rsvp(
     share_with: Mapping[int, str] | None = None,
     source: str = "form",
     notify: bool = True,
+    anonymous: bool = False,
 ) -> RsvpResult:
     """Answer "I'm coming" for a person found or created from `data`.
 
     The same person answering again gets their RSVP back, unchanged; someone
     who had cancelled comes back in the queue like a newcomer.
+
+    `anonymous`: typed into the public form, by anyone. For a supporter already
+    known, it then adds no contact (`upsert_person(anonymous=True)`) and shares
+    nothing with co-hosts: only the person, through their own ticket, can.
     """
     if event.status != EventStatus.PUBLISHED or event.ends_at < timezone.now():
         raise EventClosed("event_closed", _("This event no longer takes answers."))
     local_day = timezone.localtime(event.starts_at, _zone(event)).date()
     data = _with_phone_day(data, local_day)
-    person = upsert_person(
+    found = upsert_person(
         organization=event.organization,
         actor=actor or "rsvp",
         data=data,
         source=Source.EVENT,
         source_ref=f"event:{event.pk}",
-    ).person
+        anonymous=anonymous,
+    )
+    person = found.person
+    if anonymous and not found.created:
+        share_with = None
     with transaction.atomic():
         row, created = _row(event, person, data.language, source)
         if not created and row.status != RsvpStatus.CANCELLED:
             # Whoever typed this person's address learns nothing more and changes
             # nothing: sharing with a co-host is only for the answer being made now.
-            return RsvpResult(row, created=False)
+            return RsvpResult(row, created=False, person_created=found.created)
         _share(event, row, share_with)
         row.status = _take_place(event)
         row.modified_at = timezone.now()
         Rsvp.objects.filter(pk=row.pk).update(status=row.status, modified_at=row.modified_at)
     if notify:
         _notify(row, "confirmed" if row.status == RsvpStatus.CONFIRMED else "waiting")
-    return RsvpResult(row, created=True)
+    return RsvpResult(row, created=True, person_created=found.created)
 
 
 def _zone(event: Event) -> Any:
@@ -146,14 +156,18 @@ def _share(event: Event, row: Rsvp, share_with: Mapping[int, str] | None) -> Non
 
 def _take_place(event: Event) -> str:
     """Confirmed if a place is left (taken atomically), else waiting or full."""
-    places = Event.objects.filter(pk=event.pk)
-    if event.capacity is not None:
-        places = places.filter(confirmed__lt=F("capacity"))
-    if places.update(confirmed=F("confirmed") + 1):
+    if _one_more(event.pk):
         return RsvpStatus.CONFIRMED
-    if event.waiting_list:
+    # The organizer may have changed it since `event` was read: the row decides.
+    if Event.objects.filter(pk=event.pk).values_list("waiting_list", flat=True).get():
         return RsvpStatus.WAITING
     raise EventFull("event_full", _("This event is full."))
+
+
+def _one_more(event_id: int) -> bool:
+    """Take a place if one is left, by the row's own capacity: one conditional UPDATE."""
+    free = Q(capacity__isnull=True) | Q(confirmed__lt=F("capacity"))
+    return bool(Event.objects.filter(free, pk=event_id).update(confirmed=F("confirmed") + 1))
 
 
 def cancel_rsvp(*, rsvp: Rsvp, actor: Any = None) -> Rsvp | None:
@@ -190,19 +204,25 @@ def _hand_over_place(event_id: int) -> Rsvp | None:
 
 def _promote(event: Event, *, limit: int) -> list[Rsvp]:
     """Up to `limit` people waiting, in the order they answered, each taking a place by
-    the same conditional UPDATE as an RSVP: never more than the capacity."""
+    the same conditional UPDATE as an RSVP: never more than the capacity.
+
+    The waiting rows are locked in turn, waiting for any other holder: whoever holds
+    a waiting row (an answer sent again, the gate) never then waits on the event row,
+    so this cannot deadlock, and nobody waiting is skipped for a newcomer.
+    """
     promoted: list[Rsvp] = []
-    waiting = (
-        Rsvp.objects.select_for_update(skip_locked=True)
-        .filter(event_id=event.pk, status=RsvpStatus.WAITING, person__isnull=False)
-        .order_by("id")[:limit]
-    )
-    for row in waiting:
-        places = Event.objects.filter(pk=event.pk)
-        if event.capacity is not None:
-            places = places.filter(confirmed__lt=F("capacity"))
-        if not places.update(confirmed=F("confirmed") + 1):
+    after = 0
+    while len(promoted) < limit:
+        row = (
+            Rsvp.objects.select_for_update()
+            .filter(event_id=event.pk, status=RsvpStatus.WAITING, person__isnull=False)
+            .filter(pk__gt=after)
+            .order_by("id")
+            .first()
+        )
+        if row is None or not _one_more(event.pk):
             break
+        after = row.pk
         row.status, row.modified_at = RsvpStatus.CONFIRMED, timezone.now()
         Rsvp.objects.filter(pk=row.pk).update(status=row.status, modified_at=row.modified_at)
         promoted.append(row)

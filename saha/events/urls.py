@@ -11,6 +11,7 @@ urlpatterns = [
     path("o/<slug:slug>/events/calendar.ics", public.event_feed, name="feed"),
     path("o/<slug:slug>/events/<slug:event>/", public.event_page, name="event"),
     path("o/<slug:slug>/events/<slug:event>/event.ics", public.event_ics, name="ics"),
+    path("o/<slug:slug>/events/<slug:event>/thanks/", public.answered_page, name="answered"),
     path("t/<str:token>/", public.ticket_page, name="ticket"),
     *manage.urlpatterns,
     *attendees.urlpatterns,

@@ -24,6 +24,7 @@ from saha.core.errors import Conflict, DomainError
 from saha.supporters import suppression
 from saha.supporters.consent import ConsentGrant, recompute_states, record_consent
 from saha.supporters.models import (
+    Channel,
     ConsentRecord,
     Person,
     PersonEmail,
@@ -116,12 +117,18 @@ def upsert_person(
     source: str,
     source_ref: str = "",
     referrer: str = "",
+    anonymous: bool = False,
 ) -> UpsertResult:
     """Find the person by email, then by phone, or create them; fill what is missing.
 
     Two requests with the same address at once: one creates, the other hits
     the unique constraint (or finds the address taken by the time it attaches
     it), rolls back to its savepoint and finds the new row.
+
+    `anonymous`: the data comes from a public form, typed by anyone. A person
+    found by one contact then gets no other contact from it (else a stranger
+    typing a supporter's phone with their own email would receive that
+    supporter's messages), and consents count only for contacts already theirs.
     """
     email = normalize_email(data.email) if data.email else None
     if data.email and email is None:
@@ -140,7 +147,14 @@ def upsert_person(
                     person = _create(organization, data, source, source_ref, referrer)
                     changed = True
                 else:
-                    changed = _fill(person, data)
+                    # What a stranger types changes nothing of someone else's profile.
+                    changed = False if anonymous else _fill(person, data)
+                grants = list(data.consents)
+                if anonymous and not created:
+                    owned = _owned_channels(person, email, phone.number if phone else None)
+                    email = email if Channel.EMAIL in owned else None
+                    phone = phone if Channel.SMS in owned else None
+                    grants = [grant for grant in grants if grant.channel in owned]
                 if email:
                     # Matched first, so taken by someone else means taken since we looked.
                     changed |= _attach_email(person, email)
@@ -153,7 +167,7 @@ def upsert_person(
                         # Otherwise the address matched another person than the
                         # number: the address wins and the number stays theirs.
                 changed |= bool(_apply_tags(person, data.tags))
-                for grant in data.consents:
+                for grant in grants:
                     changed |= record_consent(person=person, grant=grant, actor=actor) is not None
                 if created:
                     audit.log(actor, "supporters.person.created", person, {"source": source})
@@ -179,6 +193,16 @@ def _find(organization: Organization, email: str | None, phone: str | None) -> P
     if person_id is None:
         return None
     return Person.objects.select_for_update().filter(pk=person_id).first()
+
+
+def _owned_channels(person: Person, email: str | None, phone: str | None) -> set[str]:
+    """The channels whose typed address already belongs to this person."""
+    owned = set()
+    if email and person.emails.filter(address=email).exists():
+        owned.add(Channel.EMAIL.value)
+    if phone and person.phones.filter(number=phone).exists():
+        owned.add(Channel.SMS.value)
+    return owned
 
 
 def _owner(contacts: Any) -> int | None:

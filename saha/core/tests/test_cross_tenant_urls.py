@@ -32,6 +32,7 @@ NOT_ORGANIZATION_PAGES = {
     "o/<slug:slug>/events/<slug:event>/": "a public event page, the pair tested in events",
     "o/<slug:slug>/events/<slug:event>/event.ics": "a public event's calendar file",
     "o/<slug:slug>/events/calendar.ics": "the organization's public events as a feed",
+    "o/<slug:slug>/events/<slug:event>/thanks/": "after an RSVP: the same words for everyone",
     "t/<str:token>/": "ticket: a signed RSVP token, forgeries tested in events",
     "media/<path:path>": "uploaded public files (logos)",
     "c/<str:token>/": "double opt-in link: a signed token, tested in messaging",

@@ -23,7 +23,7 @@ from django.urls import reverse
 
 from saha.core.errors import DomainError
 from saha.core.models import AuditEntry
-from saha.events import gate, tickets
+from saha.events import gate, services, tickets
 from saha.events.models import CheckIn, Event, EventStatus, Rsvp, RsvpStatus
 from saha.events.tests.test_rsvp import answer, make_event
 from saha.messaging import outbox
@@ -397,6 +397,16 @@ class TestGatePage:
         )
         assert 'data-result="admitted"' in response.content.decode()
         assert CheckIn.objects.get().method == "search"
+
+    def test_an_id_walked_by_hand_finds_nobody_who_cancelled(
+        self, event: Event, rima: Rsvp, checkin_staff: Any
+    ) -> None:
+        services.cancel_rsvp(rsvp=rima)
+        status, body = post_json(
+            checkin_staff.client(), event, {"rsvp": str(rima.pk), "nonce": "x"}
+        )
+        assert (status, body["code"]) == (404, "not_found")
+        assert rima.person.given_name not in json.dumps(body)
 
     def test_a_search_page_costs_the_same_for_one_or_many_found(
         self, event: Event, checkin_staff: Any, django_assert_max_num_queries: Any

@@ -57,7 +57,7 @@ def rsvp_without_javascript(page: Page, event: Event, language: str) -> None:
     form.locator("input[name=family_name]").fill("Haddad")
     form.locator("input[name=email]").fill("rana@example.org")
     form.locator("button[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"/t/[^/]+/$"))
+    expect(page).to_have_url(re.compile(r"/events/[^/]+/thanks/$"))
     check_page(page, language)
 
 

@@ -15,12 +15,14 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
+from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
 from saha.events import tickets
 from saha.events.models import CoHost, Event, EventStatus, Rsvp, RsvpStatus, Visibility
 from saha.events.tests.test_rsvp import answer, make_event
+from saha.messaging import outbox
 from saha.messaging.models import Delivery
 from saha.supporters.models import ConsentRecord
 from saha.testing.factories import OrganizationFactory
@@ -112,27 +114,33 @@ class TestEventPage:
 
 
 class TestRsvpForm:
-    def test_a_post_without_javascript_answers_and_redirects_to_the_ticket(
-        self, org_a: Any
+    def test_a_post_without_javascript_answers_and_the_ticket_goes_by_message(
+        self, org_a: Any, django_capture_on_commit_callbacks: Any
     ) -> None:
         client = Client(enforce_csrf_checks=True)
         event = make_event(org_a)
         page = client.get(event_url(event), HTTP_ACCEPT_LANGUAGE="en").content.decode()
         csrf = page.split('name="csrfmiddlewaretoken" value="', 1)[1].split('"', 1)[0]
-        response = client.post(
-            event_url(event),
-            {
-                "csrfmiddlewaretoken": csrf,
-                "given_name": "Rima",
-                "email": "rima@example.org",
-                "language": "en",
-                "consent_email": "on",
-            },
-            HTTP_ACCEPT_LANGUAGE="en",
-        )
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(
+                event_url(event),
+                {
+                    "csrfmiddlewaretoken": csrf,
+                    "given_name": "Rima",
+                    "email": "rima@example.org",
+                    "language": "en",
+                    "consent_email": "on",
+                },
+                HTTP_ACCEPT_LANGUAGE="en",
+            )
         rsvp = Rsvp.objects.get(event=event)
         assert response.status_code == 303
-        assert response["Location"] == ticket_url(rsvp)
+        assert response["Location"] == event_url(event, "thanks/")
+        thanks = client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="en")
+        assert thanks.status_code == 200 and rsvp.code not in thanks.content.decode()
+        # the ticket, with the link to its page, by email
+        outbox.drain(budget_seconds=5)
+        assert ticket_url(rsvp) in mail.outbox[0].body
         assert rsvp.status == RsvpStatus.CONFIRMED and rsvp.person.given_name == "Rima"
         consent = ConsentRecord.objects.get(person=rsvp.person)
         assert consent.channel == "email" and consent.source == "form"
@@ -149,7 +157,8 @@ class TestRsvpForm:
         event = make_event(org_a)
         first = post_rsvp(client, event, email="rima@example.org")
         again = post_rsvp(client, event, email="RIMA@example.org")
-        assert first.status_code == 303 and again.status_code == 200
+        assert first.status_code == again.status_code == 303
+        assert first["Location"] == again["Location"] == event_url(event, "thanks/")
         assert Rsvp.objects.filter(event=event).count() == 1
 
     def test_an_address_that_answered_before_gets_its_ticket_by_message_not_on_screen(
@@ -161,15 +170,39 @@ class TestRsvpForm:
         with django_capture_on_commit_callbacks(execute=True):
             for _twice in range(2):
                 again = post_rsvp(stranger, event, email="rima@example.org")
-        # whoever typed the address sees no ticket, code, place or private location
+        # whoever typed the address sees what anyone sees: no ticket, code or place
         rsvp = Rsvp.objects.get(event=event)
-        page = again.content.decode()
-        assert again.status_code == 200
+        assert again["Location"] == event_url(event, "thanks/")
+        page = stranger.get(again["Location"]).content.decode()
         assert rsvp.code not in page and "1234" not in page
         assert tickets.ticket_token(rsvp.pk) not in page
         # the ticket went again to the address on file, once within the hour
         again_sent = Delivery.objects.filter(message__key__contains=":again:")
         assert again_sent.count() == 1
+
+    def test_a_stranger_cannot_add_their_address_to_someone_elses_answer(
+        self, client: Client, org_a: Any, django_capture_on_commit_callbacks: Any
+    ) -> None:
+        event = make_event(org_a)
+        post_rsvp(client, event, phone="+961 3 123 456", given_name="Victim")
+        stranger = Client()
+        with django_capture_on_commit_callbacks(execute=True):
+            post_rsvp(
+                stranger,
+                event,
+                phone="+961 3 123 456",
+                email="attacker@example.net",
+                given_name="Other",
+                consent_email="on",
+            )
+        rsvp = Rsvp.objects.get(event=event)
+        person = rsvp.person
+        # the typed email is not theirs now, no consent for it, the name is unchanged
+        assert not person.emails.exists() and person.given_name == "Victim"
+        assert not ConsentRecord.objects.filter(person=person, channel="email").exists()
+        # the ticket went again, by SMS, to their own phone
+        again = Delivery.objects.get(message__key__contains=":again:")
+        assert again.channel == "sms" and "attacker" not in again.address
 
     def test_without_email_or_phone_the_form_says_so(self, client: Client, org_a: Any) -> None:
         event = make_event(org_a)
@@ -414,6 +447,20 @@ class TestCoHosts:
         assert list(rsvp.shared_with.values_list("slug", flat=True)) == ["org-b"]
         # the exact words of the box, as for any consent
         assert rsvp.shares.get().wording == f"Share my name and contact details with {org_b.name}"
+
+    def test_a_box_ticked_for_someone_already_known_shares_nothing(
+        self, client: Client, co_hosted: Event, org_a: Any, org_b: Any
+    ) -> None:
+        from saha.supporters.services import PersonData, upsert_person
+
+        upsert_person(
+            organization=org_a,
+            actor="test",
+            data=PersonData(email="known@example.org", given_name="Known"),
+            source="manual",
+        )
+        post_rsvp(client, co_hosted, email="known@example.org", **{f"share_{org_b.pk}": "on"})
+        assert not Rsvp.objects.get(event=co_hosted).shared_with.exists()
 
     def test_no_box_ticked_shares_with_nobody(self, client: Client, co_hosted: Event) -> None:
         post_rsvp(client, co_hosted, email="rima@example.org")

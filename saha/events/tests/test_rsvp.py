@@ -142,6 +142,18 @@ def test_ticket_tokens_carry_no_personal_data_and_refuse_forgeries() -> None:
     assert "@" not in token
 
 
+def test_the_capacity_is_the_rows_not_the_one_read_before(org_a: Any) -> None:
+    event = make_event(org_a)  # no limit when the page was read
+    Event.objects.filter(pk=event.pk).update(capacity=1, waiting_list=True)
+    assert answer(event, 1).rsvp.status == RsvpStatus.CONFIRMED
+    assert answer(event, 2).rsvp.status == RsvpStatus.WAITING  # not a second place
+    Event.objects.filter(pk=event.pk).update(capacity=None)
+    stale = make_event(org_a, slug="other", capacity=1, waiting_list=True)
+    answer(stale, 3)
+    Event.objects.filter(pk=stale.pk).update(capacity=None)
+    assert answer(stale, 4).rsvp.status == RsvpStatus.CONFIRMED  # the limit is gone
+
+
 @postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_five_hundred_answers_at_once_fill_exactly_one_hundred_places(org_a: Any) -> None:

@@ -153,6 +153,7 @@ def event_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = EventForm(
         request.POST if request.method == "POST" else None,
         organization=event.organization,
+        event=event,
         initial=EventForm.initial_for(event, event.organization),
     )
     if request.method != "POST":

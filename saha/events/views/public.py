@@ -232,15 +232,13 @@ def event_page(request: HttpRequest, slug: str, event: str) -> HttpResponse:
                     event=found,
                     data=form.person_data(source_ref=page_url),
                     share_with=form.share_with(),
+                    anonymous=True,
                 )
             except DomainError as error:
                 form.add_error(None, error.message)
                 status = error.status
             else:
-                if not result.created:
-                    return _answered_before(request, found, result.rsvp)
-                token = tickets.ticket_token(result.rsvp.pk)
-                return _see_other(reverse("events:ticket", args=[token]))
+                return _answered(request, found, result)
     context = {
         "organization": found.organization,
         "event": found,
@@ -259,12 +257,22 @@ def event_page(request: HttpRequest, slug: str, event: str) -> HttpResponse:
     return _render(request, "events/public/event.html", context, status=status, private=private)
 
 
-def _answered_before(request: HttpRequest, event: Event, rsvp: Rsvp) -> HttpResponse:
-    """Whoever typed this address may not be its owner: no ticket on screen, only the
-    ticket sent again to the address on file (within transaction: on commit)."""
-    with transaction.atomic():
-        services.send_ticket_again(rsvp=rsvp)
-    context = {"organization": event.organization, "event": event}
+def _answered(request: HttpRequest, event: Event, result: services.RsvpResult) -> HttpResponse:
+    """The same page whoever typed whichever address: it shows no ticket, status or name,
+    so the form tells nobody whether an address is known or coming. The ticket (or the
+    waiting-list notice) goes by message to the person's own address; it holds the link
+    to their ticket page, where they see, change or cancel their place."""
+    if not result.created:
+        with transaction.atomic():
+            services.send_ticket_again(rsvp=result.rsvp)
+    url = reverse("events:answered", args=[event.organization.slug, event.slug])
+    return _see_other(url)
+
+
+@require_GET
+def answered_page(request: HttpRequest, slug: str, event: str) -> HttpResponse:
+    found = _event(slug, event)
+    context = {"organization": found.organization, "event": found}
     return _render(request, "events/public/answered.html", context, private=True)
 
 
