@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "saha.supporters",
     "saha.messaging",
     "saha.events",
+    "saha.petitions",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("saha.supporters.urls")),
     path("", include("saha.messaging.urls")),
     path("", include("saha.events.urls")),
+    path("", include("saha.petitions.urls")),
 ]
 
 if settings.MEDIA_URL.startswith("/") and not settings.MEDIA_URL.startswith("//"):

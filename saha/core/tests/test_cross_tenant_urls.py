@@ -34,6 +34,12 @@ NOT_ORGANIZATION_PAGES = {
     "o/<slug:slug>/events/calendar.ics": "the organization's public events as a feed",
     "o/<slug:slug>/events/<slug:event>/thanks/": "after an RSVP: the same words for everyone",
     "t/<str:token>/": "ticket: a signed RSVP token, forgeries tested in events",
+    "o/<slug:slug>/petitions/": "open petitions of the organization: public by design",
+    "o/<slug:slug>/petitions/<slug:petition>/": "a public petition, the pair tested in petitions",
+    "o/<slug:slug>/petitions/<slug:petition>/thanks/": "after signing: the same words for everyone",
+    "o/<slug:slug>/petitions/<slug:petition>/widget/": "a public petition's embeddable counter",
+    "o/<slug:slug>/petitions/<slug:petition>/count.json": "a public petition's counter",
+    "s/<str:token>/": "signature confirmation: a signed token, forgeries tested in petitions",
     "media/<path:path>": "uploaded public files (logos)",
     "c/<str:token>/": "double opt-in link: a signed token, tested in messaging",
     "u/<str:token>/": "unsubscribe: a signed delivery token, forgeries tested in messaging",
@@ -77,6 +83,7 @@ PK_OBJECTS = [
     ("people/", "person"),
     ("messages/", "broadcast"),
     ("events/", "event"),
+    ("petitions/", "petition"),
 ]
 
 
@@ -144,6 +151,7 @@ def objects_of(outsider: Any) -> dict[str, Any]:
         ),
         "broadcast": broadcast,
         **event_of(organization),
+        **petition_of(organization),
     }
 
 
@@ -174,6 +182,20 @@ def event_of(organization: Any) -> dict[str, Any]:
     data = PersonData(email="b-rsvp@example.org", given_name="B")
     rsvp = services.rsvp(event=event, data=data, notify=False).rsvp
     return {"event": event, "rsvp": rsvp, "co_host": co_host}
+
+
+def petition_of(organization: Any) -> dict[str, Any]:
+    """An open petition of B, signed by one of B's people (matched by email: no new person)."""
+    from saha.petitions import services
+    from saha.supporters.services import PersonData
+
+    petition = services.create_petition(
+        actor=None, organization=organization, slug="b-petition", titles={"en": "B's petition"}
+    )
+    services.set_status(actor=None, petition=petition, status="open")
+    data = PersonData(email="b1@example.org", given_name="B")
+    signature = services.sign(petition=petition, data=data).signature
+    return {"petition": petition, "signature": signature}
 
 
 def test_member_of_a_gets_404_on_every_url_of_b(owner, outsider) -> None:

@@ -1,0 +1,215 @@
+"""Signing, confirming, counting.
+
+A signature is one row per person per petition (a unique constraint decides
+between two at once), made through `upsert_person` like every sign-up, as an
+anonymous public form: a stranger typing a supporter's address adds nothing to
+that supporter. Every signature is confirmed by a link sent to the signer's
+email (double opt-in); the petition says whether unconfirmed ones count on its
+public counter.
+
+The counter: each signature adds one to a random shard of `SignatureCount`
+(an indexed single-row UPDATE that never waits on other signatures' shards),
+and a confirmation moves one from `unverified` to `verified`. The count is the
+sum of the shards: exact at any size, and cheap to read.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from saha.core import audit, signed_ids
+from saha.core.errors import DomainError
+from saha.organizations.models import Organization
+from saha.petitions.models import SHARDS, Petition, PetitionStatus, Signature, SignatureCount
+from saha.supporters.models import Channel, Source
+from saha.supporters.services import PersonData, upsert_person
+
+_VERIFY_SALT = b"saha.petitions.verify"
+
+
+class PetitionClosed(DomainError):
+    status = 409
+
+
+@dataclass(frozen=True)
+class SignResult:
+    signature: Signature
+    created: bool  # False: this person had signed already
+
+
+@dataclass(frozen=True)
+class Count:
+    verified: int
+    unverified: int
+
+    def public(self, petition: Petition) -> int:
+        return self.verified + (self.unverified if petition.count_unverified else 0)
+
+
+# --- Petitions --------------------------------------------------------------------
+
+
+def create_petition(
+    *, actor: Any, organization: Organization, slug: str, **fields: Any
+) -> Petition:
+    """A draft petition with its counter's shards, made once, here."""
+    with transaction.atomic():
+        petition = Petition.objects.create(
+            organization=organization,
+            slug=slug,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            **fields,
+        )
+        SignatureCount.objects.bulk_create(
+            SignatureCount(petition=petition, shard=n) for n in range(SHARDS)
+        )
+        audit.log(actor, "petitions.petition.created", petition)
+    return petition
+
+
+def set_status(*, actor: Any, petition: Petition, status: str) -> bool:
+    """Open, or close, a petition; drafts open, open ones close, closed ones reopen."""
+    allowed = {
+        PetitionStatus.OPEN: [PetitionStatus.DRAFT, PetitionStatus.CLOSED],
+        PetitionStatus.CLOSED: [PetitionStatus.OPEN],
+    }
+    changed = Petition.objects.filter(pk=petition.pk, status__in=allowed.get(status, [])).update(
+        status=status, modified_at=timezone.now()
+    )
+    if changed:
+        petition.status = status
+        audit.log(actor, f"petitions.petition.{status}", petition)
+    return bool(changed)
+
+
+# --- Signing ----------------------------------------------------------------------
+
+
+def sign(
+    *,
+    petition: Petition,
+    data: PersonData,
+    show_name: bool = False,
+    comment: str = "",
+    source: str = "form",
+    source_ref: str = "",
+    actor: Any = None,
+) -> SignResult:
+    """Sign for the person found or created from `data` (an email is required)."""
+    if not petition.is_open:
+        raise PetitionClosed("petition_closed", _("This petition no longer takes signatures."))
+    if not data.email:
+        raise DomainError("email_required", _("Give your email address."))
+    person = upsert_person(
+        organization=petition.organization,
+        actor=actor or "petition",
+        data=data,
+        source=Source.PETITION,
+        source_ref=source_ref or f"petition:{petition.pk}",
+        anonymous=True,
+    ).person
+    try:
+        with transaction.atomic():
+            signature = Signature.objects.create(
+                organization_id=petition.organization_id,
+                petition=petition,
+                person=person,
+                show_name=show_name,
+                comment=comment.strip()[:2000],
+                language=data.language or person.language,
+                source=source,
+            )
+            _add(petition.pk, unverified=1)
+    except IntegrityError:  # signed before, or the same person at the same moment
+        return SignResult(Signature.objects.get(petition=petition, person=person), created=False)
+    transaction.on_commit(lambda: send_confirmation(signature))
+    return SignResult(signature, created=True)
+
+
+def send_confirmation(signature: Signature, *, again: bool = False) -> None:
+    """The confirmation link, by email; sent again at most once an hour."""
+    from saha.messaging.services import send_transactional
+
+    if signature.person is None or signature.verified_at is not None:
+        return
+    suffix = f"again:{timezone.now():%Y%m%d%H}" if again else "first"
+    send_transactional(
+        signature.person,
+        "petitions/messages/confirm",
+        {"signature_id": signature.pk, "petition_id": signature.petition_id},
+        Channel.EMAIL,
+        key=f"signature:{signature.pk}:confirm:{suffix}",
+        urgent=True,
+    )
+
+
+def confirmation_token(signature: Signature) -> str:
+    return signed_ids.make(_VERIFY_SALT, signature.pk)
+
+
+def read_confirmation(token: str) -> Signature | None:
+    signature_id = signed_ids.read(_VERIFY_SALT, token)
+    if signature_id is None:
+        return None
+    return (
+        Signature.objects.select_related("petition__organization").filter(pk=signature_id).first()
+    )
+
+
+def confirm(*, signature: Signature) -> bool:
+    """The signer followed the link: counted as confirmed, once however often clicked."""
+    with transaction.atomic():
+        now = timezone.now()
+        moved = Signature.objects.filter(pk=signature.pk, verified_at__isnull=True).update(
+            verified_at=now
+        )
+        if moved:
+            _add(signature.petition_id, verified=1, unverified=-1)
+            signature.verified_at = now
+    return bool(moved)
+
+
+def _add(petition_id: int, *, verified: int = 0, unverified: int = 0) -> None:
+    """One random shard moves: signatures at once rarely meet on a row, and never wait long."""
+    changes: dict[str, Any] = {}
+    if verified:
+        changes["verified"] = F("verified") + verified
+    if unverified:
+        changes["unverified"] = F("unverified") + unverified
+    shard = random.randrange(SHARDS)  # spreading writes, not a secret
+    SignatureCount.objects.filter(petition_id=petition_id, shard=shard).update(**changes)
+
+
+def count(petition: Petition) -> Count:
+    totals = SignatureCount.objects.filter(petition=petition).aggregate(
+        verified=Sum("verified"), unverified=Sum("unverified")
+    )
+    return Count(verified=totals["verified"] or 0, unverified=totals["unverified"] or 0)
+
+
+def recount(petition: Petition) -> Count:
+    """The count from the signatures themselves (for checks and repairs; not on a hot path)."""
+    signatures = Signature.objects.filter(petition=petition)
+    verified = signatures.filter(verified_at__isnull=False).count()
+    return Count(verified=verified, unverified=signatures.count() - verified)
+
+
+def recent_signers(petition: Petition, limit: int = 10) -> list[Signature]:
+    """Those who agreed to be shown, newest first: first name and locality only."""
+    if not petition.show_signers:
+        return []
+    signatures = Signature.objects.filter(petition=petition, show_name=True, person__isnull=False)
+    if not petition.count_unverified:
+        signatures = signatures.filter(verified_at__isnull=False)
+    return list(
+        signatures.select_related("person")
+        .only("pk", "created_at", "person__given_name", "person__locality")
+        .order_by("-id")[:limit]
+    )

@@ -1,0 +1,174 @@
+"""Signing, confirming and counting: one signature per person, a counter that is right
+after any mix of signatures and confirmations at once, and stays right after erasure."""
+
+from __future__ import annotations
+
+import random
+import threading
+from typing import Any
+
+import pytest
+from django.core import mail
+from django.db import connections
+
+from saha.messaging import outbox
+from saha.petitions import services
+from saha.petitions.models import SHARDS, Petition, PetitionStatus, Signature, SignatureCount
+from saha.supporters.models import Person
+from saha.supporters.services import PersonData, erase_person
+from saha.supporters.tests.people_factories import postgres_only
+
+pytestmark = pytest.mark.django_db
+
+
+def make_petition(organization: Any, **fields: Any) -> Petition:
+    slug = fields.pop("slug", "beach")
+    values = {"titles": {"en": "Keep the beach open", "ar": "أبقوا الشاطئ مفتوحًا"}, **fields}
+    petition = services.create_petition(actor=None, organization=organization, slug=slug, **values)
+    services.set_status(actor=None, petition=petition, status=PetitionStatus.OPEN)
+    return petition
+
+
+def sign(petition: Petition, n: int, **data: Any) -> services.SignResult:
+    person = PersonData(email=f"s{n}@example.org", given_name=f"S{n}", language="en", **data)
+    return services.sign(petition=petition, data=person)
+
+
+def test_a_new_petition_has_its_counter_shards(org_a: Any) -> None:
+    petition = make_petition(org_a)
+    assert SignatureCount.objects.filter(petition=petition).count() == SHARDS
+    assert services.count(petition) == services.Count(verified=0, unverified=0)
+
+
+def test_signing_twice_is_one_signature_and_the_link_confirms_once(
+    org_a: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    petition = make_petition(org_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        first = sign(petition, 1)
+        again = sign(petition, 1)
+    assert first.created and not again.created
+    assert again.signature.pk == first.signature.pk
+    assert services.count(petition) == services.Count(verified=0, unverified=1)
+    outbox.drain(budget_seconds=5)
+    [message] = mail.outbox
+    token = services.confirmation_token(first.signature)
+    assert f"/s/{token}/" in message.body
+    found = services.read_confirmation(token)
+    assert found is not None and found.pk == first.signature.pk
+    assert services.confirm(signature=found)
+    assert not services.confirm(signature=found)  # clicked twice
+    assert services.count(petition) == services.Count(verified=1, unverified=0)
+    assert services.read_confirmation(token[:-1] + "x") is None
+
+
+def test_the_public_count_follows_the_petitions_setting(org_a: Any) -> None:
+    petition = make_petition(org_a)
+    sign(petition, 1)
+    services.confirm(signature=sign(petition, 2).signature)
+    assert services.count(petition).public(petition) == 1
+    petition.count_unverified = True
+    assert services.count(petition).public(petition) == 2
+
+
+def test_erasing_a_signer_keeps_the_count_and_forgets_them(org_a: Any, owner: Any) -> None:
+    petition = make_petition(org_a, show_signers=True)
+    signed = sign(petition, 1)
+    services.confirm(signature=signed.signature)
+    Signature.objects.filter(pk=signed.signature.pk).update(show_name=True)
+    assert [s.pk for s in services.recent_signers(petition)] == [signed.signature.pk]
+    erase_person(actor=owner.user, person=Person.objects.get(pk=signed.signature.person_id))
+    assert services.count(petition).public(petition) == 1
+    assert services.recent_signers(petition) == []
+    assert Signature.objects.get().person is None
+
+
+def test_a_closed_petition_takes_no_signature(org_a: Any) -> None:
+    petition = make_petition(org_a)
+    services.set_status(actor=None, petition=petition, status=PetitionStatus.CLOSED)
+    with pytest.raises(services.PetitionClosed):
+        sign(petition, 1)
+    assert not Signature.objects.exists()
+
+
+def test_a_stranger_typing_a_supporters_email_changes_nothing_of_theirs(org_a: Any) -> None:
+    petition = make_petition(org_a)
+    sign(petition, 1, phone="+961 3 123 456")
+    other = make_petition(org_a, slug="other")
+    services.sign(
+        petition=other,
+        data=PersonData(email="s1@example.org", phone="+961 3 999 999", given_name="Someone"),
+    )
+    person = Person.objects.get()
+    assert person.given_name == "S1"
+    assert [p.number for p in person.phones.all()] == ["+9613123456"]
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_the_counter_is_right_after_a_mixed_load_at_once(org_a: Any) -> None:
+    """Threads sign (a third of them with an address another thread also signs with),
+    and confirm some at once: one signature per address, and the counter's shards add
+    up to the number of distinct confirmed signers."""
+    petition = make_petition(org_a)
+    threads, per_thread = 24, 15
+    barrier = threading.Barrier(threads)
+    errors: list[BaseException] = []
+
+    def load(index: int) -> None:
+        rng = random.Random(index)
+        try:
+            barrier.wait(timeout=30)
+            for _n in range(per_thread):
+                # the same 120 addresses come from several threads at once
+                address = rng.randrange(threads * per_thread // 3)
+                result = sign(petition, address)
+                if rng.random() < 0.6:
+                    services.confirm(signature=result.signature)
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    workers = [threading.Thread(target=load, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=180)
+    assert errors == []
+    signatures = Signature.objects.filter(petition=petition)
+    assert signatures.count() == signatures.values("person").distinct().count()
+    assert services.count(petition) == services.recount(petition)
+    assert services.count(petition).verified == signatures.filter(verified_at__isnull=False).count()
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_signatures_at_once_with_the_same_email_are_one(org_a: Any) -> None:
+    petition = make_petition(org_a)
+    for round_ in range(10):
+        results = _at_once(2, lambda: sign(petition, 1000 + round_))  # noqa: B023
+        assert sorted(r.created for r in results) == [False, True]
+        assert results[0].signature.pk == results[1].signature.pk
+    assert Signature.objects.filter(petition=petition).count() == 10
+    assert services.count(petition) == services.Count(verified=0, unverified=10)
+
+
+def _at_once(count: int, work: Any) -> list[Any]:
+    """`work()` in `count` threads released together; their results."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = []
+
+    def run() -> None:
+        try:
+            barrier.wait(timeout=10)
+            results.append(work())
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return results
