@@ -198,6 +198,16 @@ if not SAHA_MAP_TILES.startswith(("https://", "/")) or "{z}" not in SAHA_MAP_TIL
 # The credit line the tile server asks for (HTML, trusted); unset: OpenStreetMap's for its tiles.
 SAHA_MAP_ATTRIBUTION = env.get_str("SAHA_MAP_ATTRIBUTION") or None
 
+# Petitions: sign attempts per client address and per email address, and the
+# proof-of-work challenge ("auto": on for a petition under a flood).
+SAHA_PETITION_IP_LIMIT = env.get_int("SAHA_PETITION_IP_LIMIT", 10, minimum=1)
+SAHA_PETITION_EMAIL_LIMIT = env.get_int("SAHA_PETITION_EMAIL_LIMIT", 3, minimum=1)
+SAHA_PETITION_FLOOD_THRESHOLD = env.get_int("SAHA_PETITION_FLOOD_THRESHOLD", 100, minimum=1)
+SAHA_PETITION_CHALLENGE = env.get_choice(
+    "SAHA_PETITION_CHALLENGE", "auto", ["auto", "always", "never"]
+)
+SAHA_PETITION_POW_DIFFICULTY = env.get_int("SAHA_PETITION_POW_DIFFICULTY", 16, minimum=1)
+
 # --- Static and media files ---------------------------------------------------
 
 STATIC_URL = "/static/"
