@@ -65,7 +65,9 @@ typecheck: $(VENV)/.test ## mypy on the services (every module that writes)
 		saha/messaging/inbound.py saha/messaging/settings_services.py saha/messaging/testsend.py \
 		saha/messaging/tasks.py saha/messaging/providers \
 		saha/events/ics.py saha/events/tickets.py saha/events/organizer.py saha/events/roster.py \
-		saha/events/gate.py saha/events/attendee.py saha/events/tasks.py
+		saha/events/gate.py saha/events/attendee.py saha/events/tasks.py saha/events/receivers.py \
+		saha/petitions/intake.py saha/petitions/abuse.py saha/petitions/tasks.py \
+		saha/petitions/receivers.py saha/petitions/organizer.py saha/petitions/delivery.py
 
 .PHONY: migrations-check
 migrations-check: $(VENV)/.runtime ## fail when a model change has no migration

@@ -8,4 +8,4 @@ class EventsConfig(AppConfig):
     verbose_name = _("Events")
 
     def ready(self) -> None:
-        from saha.events import segments, tasks  # noqa: F401  (registries)
+        from saha.events import receivers, segments, tasks  # noqa: F401  (registries)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import math
 import secrets
 import time
@@ -119,7 +120,18 @@ def _limit(scope: str, ident: str, prefix: str) -> Throttled | None:
 
 
 def address_of(request: Any) -> str:
-    return client_ip(request) or "unknown"
+    """The client, for counting: an IPv6 address by its /64 (one subscriber's whole
+    network: a bot there has as many addresses as it likes)."""
+    address = client_ip(request) or "unknown"
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
 
 
 def check_address(request: Any) -> Throttled | None:

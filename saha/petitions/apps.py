@@ -8,4 +8,4 @@ class PetitionsConfig(AppConfig):
     verbose_name = _("Petitions")
 
     def ready(self) -> None:
-        from saha.petitions import segments, tasks  # noqa: F401  (registries)
+        from saha.petitions import receivers, segments, tasks  # noqa: F401  (registries)

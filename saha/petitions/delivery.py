@@ -36,7 +36,7 @@ from saha.supporters.models import Person
 PAGE = 50
 CHUNK = 2000
 STATES = ("confirmed", "unconfirmed")
-# What a signer's "show my name" lets the target see, by Person field.
+# What a signer's "show my name" lets the target see: as typed on the signature.
 SHOWN = ("given_name", "locality")
 CSV_COLUMNS = ["signed_at", "confirmed", *SHOWN, "comment"]
 
@@ -126,9 +126,9 @@ def document(petition: Petition) -> Document:
     count = services.count(petition).public(petition)
     shown = (
         _counted(petition)
-        .filter(show_name=True, person__isnull=False)
+        .filter(show_name=True, person__isnull=False, verified_at__isnull=False)
         .order_by("pk")
-        .values_list(*(f"person__{name}" for name in SHOWN))
+        .values_list(*SHOWN)
     )
     names = [
         (given.strip(), locality.strip())
@@ -150,11 +150,15 @@ def csv_rows(petition: Petition) -> Iterator[list[str]]:
             "verified_at",
             "show_name",
             "comment",
-            *(f"person__{name}" for name in SHOWN),
+            "person_id",
+            *SHOWN,
         )
     )
-    for signed_at, verified_at, show_name, comment, *person in rows.iterator(chunk_size=CHUNK):
-        agreed = show_name and person[0] is not None
+    for signed_at, verified_at, show_name, comment, person_id, *person in rows.iterator(
+        chunk_size=CHUNK
+    ):
+        # Named only if they agreed, confirmed that it was them, and are not erased.
+        agreed = show_name and verified_at is not None and person_id is not None
         shown = [neutralize(value or "") if agreed else "" for value in person]
         yield [
             signed_at.astimezone(zone).isoformat(timespec="seconds"),

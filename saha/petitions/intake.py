@@ -21,6 +21,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from saha.core.errors import DomainError
@@ -71,8 +72,19 @@ def wake() -> None:
         first = cache.add(AWAKE_KEY, 1, timeout=AWAKE_SECONDS)
     except Exception:  # the cache is down: wake it anyway, a few extra tasks do no harm
         first = True
-    if first:
+    if first and not _queued(take_in_signatures.module_path):
         take_in_signatures.enqueue()
+
+
+def _queued(task_path: str) -> bool:
+    """A run already waits in the database queue: another would only wait behind it."""
+    from django_tasks_db.models import DBTaskResult
+
+    from saha.petitions.tasks import take_in_signatures
+
+    if not take_in_signatures.get_backend().supports_defer:
+        return False  # the immediate backend (development, tests): it runs now
+    return DBTaskResult.objects.ready().filter(task_path=task_path).exists()
 
 
 def take_in(limit: int = 500) -> int:
@@ -83,36 +95,46 @@ def take_in(limit: int = 500) -> int:
         with transaction.atomic():
             row = (
                 PendingSignature.objects.select_for_update(skip_locked=True)
+                .filter(failed_at__isnull=True)
                 .select_related("petition__organization")
                 .order_by("id")
                 .first()
             )
             if row is None:
                 break
-            _take(row)
-            row.delete()
+            if _take(row):
+                row.delete()
         taken += 1
     return taken
 
 
-def _take(row: PendingSignature) -> None:
-    data = _unpack(row.data["person"])
+def _take(row: PendingSignature) -> bool:
+    """Take one row in; False when it could not be (it is then set aside, not retried)."""
     try:
         with transaction.atomic():
             result = services.sign(
                 petition=row.petition,
-                data=data,
+                data=_unpack(dict(row.data["person"])),
                 show_name=bool(row.data.get("show_name")),
-                comment=row.data.get("comment", ""),
-                source_ref=row.data.get("source_ref", ""),
+                comment=str(row.data.get("comment", "")),
+                source_ref=str(row.data.get("source_ref", "")),
+                received_at=row.received_at,
             )
     except DomainError as error:
-        # Closed since, or refused: the signer was told nothing else could happen.
+        # Refused (an address no longer valid, a petition closed before it came):
+        # the signer was thanked for the attempt, and nothing more can be done.
         logger.info("Signature %s not taken in: %s", row.pk, error.code)
-        return
+        return True
+    except Exception as error:  # a bug must not stop every signature behind this one
+        logger.exception("Signature %s could not be taken in; set aside", row.pk)
+        PendingSignature.objects.filter(pk=row.pk).update(
+            failed_at=timezone.now(), error=f"{type(error).__name__}: {error}"[:2000]
+        )
+        return False
     if not result.created and result.signature.verified_at is None:
         signature = result.signature
         transaction.on_commit(lambda: services.send_confirmation(signature, again=True))
+    return True
 
 
 def _unpack(values: dict[str, Any]) -> PersonData:

@@ -49,6 +49,8 @@ class Petition(OrganizationOwned):
     next_event = models.ForeignKey(
         "events.Event", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # When it was last closed: signatures received before still count when taken in.
+    closed_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -95,6 +97,10 @@ class Signature(OrganizationOwned):
     verified_at = models.DateTimeField(null=True, blank=True)
     # The signer agreed to their first name and locality being shown, and given to the target.
     show_name = models.BooleanField(default=False)
+    # The name and town as typed on this signature: what is shown and delivered, never
+    # what is on file for the person (a stranger typing an address must learn nothing).
+    given_name = models.CharField(max_length=100, blank=True)
+    locality = models.CharField(max_length=100, blank=True)
     comment = models.TextField(blank=True)
     language = models.CharField(max_length=8, blank=True)
     source = models.CharField(max_length=20, default="form")
@@ -139,6 +145,10 @@ class PendingSignature(models.Model):
     petition = models.ForeignKey(Petition, on_delete=models.CASCADE, related_name="+")
     data = models.JSONField()
     received_at = models.DateTimeField(default=timezone.now)
+    # A row the worker could not take in (a bug, not a refusal): set aside, not retried
+    # ahead of the others, kept for an operator to look at.
+    failed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
 
     def __str__(self) -> str:
         return f"pending signature #{self.pk}"

@@ -15,8 +15,9 @@ sum of the shards: exact at any size, and cheap to read.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -28,8 +29,9 @@ from saha.core import audit, signed_ids
 from saha.core.errors import DomainError
 from saha.organizations.models import Organization
 from saha.petitions.models import SHARDS, Petition, PetitionStatus, Signature, SignatureCount
-from saha.supporters.models import Channel, Source
+from saha.supporters.models import Channel, PersonPhone, Source
 from saha.supporters.services import PersonData, upsert_person
+from saha.supporters.text import normalize_phone
 
 _VERIFY_SALT = b"saha.petitions.verify"
 
@@ -76,12 +78,15 @@ def create_petition(
 
 def set_status(*, actor: Any, petition: Petition, status: str) -> bool:
     """Open, or close, a petition; drafts open, open ones close, closed ones reopen."""
-    allowed = {
+    allowed: dict[str, list[str]] = {
         PetitionStatus.OPEN: [PetitionStatus.DRAFT, PetitionStatus.CLOSED],
         PetitionStatus.CLOSED: [PetitionStatus.OPEN],
     }
+    now = timezone.now()
     changed = Petition.objects.filter(pk=petition.pk, status__in=allowed.get(status, [])).update(
-        status=status, modified_at=timezone.now()
+        status=status,
+        modified_at=now,
+        closed_at=now if status == PetitionStatus.CLOSED else None,
     )
     if changed:
         petition.status = status
@@ -101,12 +106,18 @@ def sign(
     source: str = "form",
     source_ref: str = "",
     actor: Any = None,
+    received_at: dt.datetime | None = None,
 ) -> SignResult:
-    """Sign for the person found or created from `data` (an email is required)."""
-    if not petition.is_open:
+    """Sign for the person found (by email only) or created from `data`.
+
+    `received_at`: when the signature was accepted (`intake`); a deadline or a
+    closing after that moment does not refuse it.
+    """
+    if not _takes(petition, received_at):
         raise PetitionClosed("petition_closed", _("This petition no longer takes signatures."))
     if not data.email:
         raise DomainError("email_required", _("Give your email address."))
+    data = _without_others_phone(petition.organization, data)
     person = upsert_person(
         organization=petition.organization,
         actor=actor or "petition",
@@ -122,6 +133,8 @@ def sign(
                 petition=petition,
                 person=person,
                 show_name=show_name,
+                given_name=data.given_name.strip()[:100],
+                locality=data.locality.strip()[:100],
                 comment=comment.strip()[:2000],
                 language=data.language or person.language,
                 source=source,
@@ -131,6 +144,32 @@ def sign(
         return SignResult(Signature.objects.get(petition=petition, person=person), created=False)
     transaction.on_commit(lambda: send_confirmation(signature))
     return SignResult(signature, created=True)
+
+
+def _takes(petition: Petition, received_at: dt.datetime | None) -> bool:
+    if received_at is None:
+        return petition.is_open
+    if petition.deadline is not None and received_at > petition.deadline:
+        return False
+    if petition.status == PetitionStatus.OPEN:
+        return True
+    closed_at = petition.closed_at
+    return (
+        petition.status == PetitionStatus.CLOSED
+        and closed_at is not None
+        and (received_at < closed_at)
+    )
+
+
+def _without_others_phone(organization: Organization, data: PersonData) -> PersonData:
+    """The form finds a signer by email only: a phone number already on file (someone
+    else's, or theirs) is not taken from it, so typing a supporter's number with
+    one's own address gives nothing of theirs and tells nothing about them."""
+    phone = normalize_phone(data.phone) if data.phone else None
+    if phone is None:
+        return replace(data, phone="") if data.phone else data
+    taken = PersonPhone.objects.filter(organization=organization, number=phone.number).exists()
+    return replace(data, phone="") if taken else data
 
 
 def send_confirmation(signature: Signature, *, again: bool = False) -> None:
@@ -205,11 +244,10 @@ def recent_signers(petition: Petition, limit: int = 10) -> list[Signature]:
     """Those who agreed to be shown, newest first: first name and locality only."""
     if not petition.show_signers:
         return []
-    signatures = Signature.objects.filter(petition=petition, show_name=True, person__isnull=False)
-    if not petition.count_unverified:
-        signatures = signatures.filter(verified_at__isnull=False)
+    # Confirmed ones only, whatever is counted: a name is shown once its owner said so.
+    signatures = Signature.objects.filter(
+        petition=petition, show_name=True, person__isnull=False, verified_at__isnull=False
+    ).exclude(given_name="")
     return list(
-        signatures.select_related("person")
-        .only("pk", "created_at", "person__given_name", "person__locality")
-        .order_by("-id")[:limit]
+        signatures.only("pk", "created_at", "given_name", "locality").order_by("-id")[:limit]
     )

@@ -154,6 +154,17 @@ def test_the_capacity_is_the_rows_not_the_one_read_before(org_a: Any) -> None:
     assert answer(stale, 4).rsvp.status == RsvpStatus.CONFIRMED  # the limit is gone
 
 
+def test_merging_two_records_gives_the_kept_one_their_answers(org_a: Any, owner: Any) -> None:
+    from saha.supporters.services import merge_people
+
+    one, other = make_event(org_a), make_event(org_a, slug="other")
+    kept = answer(one, 1).rsvp
+    moved = answer(other, 2).rsvp
+    merge_people(actor=owner.user, kept=kept.person, other=moved.person)
+    moved.refresh_from_db()
+    assert moved.person_id == kept.person_id
+
+
 @postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_five_hundred_answers_at_once_fill_exactly_one_hundred_places(org_a: Any) -> None:

@@ -205,3 +205,16 @@ def test_leading_zero_bits() -> None:
     assert abuse.leading_zero_bits(bytes([0, 0x0F])) == 12
     assert abuse.leading_zero_bits(bytes([0x40])) == 1
     assert abuse.leading_zero_bits(bytes(2)) == 16
+
+
+def test_an_ipv6_network_counts_as_one_client() -> None:
+    from django.test import RequestFactory
+
+    from saha.petitions import abuse
+
+    first = RequestFactory().get("/", REMOTE_ADDR="2001:db8:1:2::1")
+    second = RequestFactory().get("/", REMOTE_ADDR="2001:db8:1:2:ffff::9")
+    other = RequestFactory().get("/", REMOTE_ADDR="2001:db8:1:3::1")
+    assert abuse.address_of(first) == abuse.address_of(second) == "2001:db8:1:2::/64"
+    assert abuse.address_of(other) != abuse.address_of(first)
+    assert abuse.address_of(RequestFactory().get("/", REMOTE_ADDR="::ffff:10.0.0.1")) == "10.0.0.1"

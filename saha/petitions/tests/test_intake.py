@@ -62,12 +62,38 @@ def test_bad_addresses_are_refused_before_anything_is_written(org_a: Any) -> Non
     assert not PendingSignature.objects.exists()
 
 
-def test_a_petition_closed_meanwhile_takes_nothing_in(org_a: Any) -> None:
+def test_what_was_accepted_before_a_closing_or_deadline_still_counts(org_a: Any) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
     petition = make_petition(org_a)
     intake.accept(petition=petition, data=data(1))
     services.set_status(actor=None, petition=petition, status=PetitionStatus.CLOSED)
-    assert intake.take_in() == 1
-    assert not Signature.objects.exists() and not PendingSignature.objects.exists()
+    # one received after the closing (as if accepted just before, stored just after)
+    PendingSignature.objects.create(
+        petition=petition,
+        data={"person": {"email": "s2@example.org", "given_name": "S2"}},
+        received_at=timezone.now() + dt.timedelta(seconds=1),
+    )
+    assert intake.take_in() == 2
+    assert list(Signature.objects.values_list("person__emails__address", flat=True)) == [
+        "s1@example.org"
+    ]
+    assert not PendingSignature.objects.exists()
+
+
+def test_a_row_that_breaks_is_set_aside_and_the_others_go_on(org_a: Any) -> None:
+    petition = make_petition(org_a)
+    PendingSignature.objects.create(
+        petition=petition, data={"person": {"email": "x@example.org", "bogus": 1}}
+    )
+    intake.accept(petition=petition, data=data(1))
+    assert intake.take_in() == 2
+    assert Signature.objects.count() == 1
+    broken = PendingSignature.objects.get()
+    assert broken.failed_at is not None and "bogus" in broken.error
+    assert intake.take_in() == 0  # not retried ahead of the others
 
 
 def test_accepting_wakes_the_worker_once_for_a_burst(
@@ -77,8 +103,13 @@ def test_accepting_wakes_the_worker_once_for_a_burst(
     woken: list[int] = []
 
     class Counting:
+        module_path = "saha.petitions.tasks.take_in_signatures"
+
         def enqueue(self) -> None:
             woken.append(1)
+
+        def get_backend(self) -> Any:
+            return type("Immediate", (), {"supports_defer": False})()
 
     monkeypatch.setattr("saha.petitions.tasks.take_in_signatures", Counting())
     with django_capture_on_commit_callbacks(execute=True):

@@ -172,3 +172,83 @@ def _at_once(count: int, work: Any) -> list[Any]:
     for thread in threads:
         thread.join(timeout=30)
     return results
+
+
+def test_a_supporters_phone_typed_by_a_stranger_gives_nothing_of_theirs(org_a: Any) -> None:
+    from saha.supporters.services import upsert_person
+
+    alice = upsert_person(
+        organization=org_a,
+        actor="test",
+        data=PersonData(phone="+961 71 123 456", given_name="AliceSecret", locality="Hiddenville"),
+        source="import",
+    ).person
+    petition = make_petition(org_a, show_signers=True)
+    result = services.sign(
+        petition=petition,
+        data=PersonData(email="zed@example.org", phone="+961 71 123 456", given_name="Zed"),
+        show_name=True,
+    )
+    signature = result.signature
+    assert signature.person_id != alice.pk  # found by email only, a new person
+    assert not signature.person.phones.exists()  # the number stays Alice's alone
+    services.confirm(signature=signature)
+    shown = [(s.given_name, s.locality) for s in services.recent_signers(petition)]
+    assert shown == [("Zed", "")]
+
+
+def test_names_are_shown_only_once_confirmed(org_a: Any) -> None:
+    petition = make_petition(org_a, show_signers=True, count_unverified=True)
+    signature = sign(petition, 1, locality="Tyre").signature
+    Signature.objects.filter(pk=signature.pk).update(show_name=True)
+    assert services.recent_signers(petition) == []
+    services.confirm(signature=signature)
+    assert [s.given_name for s in services.recent_signers(petition)] == ["S1"]
+
+
+def test_erasure_forgets_what_they_typed_and_what_waits_to_be_taken_in(
+    org_a: Any, owner: Any
+) -> None:
+    from saha.petitions import intake
+    from saha.petitions.models import PendingSignature
+
+    petition = make_petition(org_a)
+    signed = services.sign(
+        petition=petition,
+        data=PersonData(email="rania@example.org", given_name="Rania", locality="Tyre"),
+        comment="I am Rania from Tyre, 70123456",
+    ).signature
+    other = make_petition(org_a, slug="other")
+    intake.accept(petition=other, data=PersonData(email="rania@example.org"))
+    erase_person(actor=owner.user, person=Person.objects.get())
+    signed.refresh_from_db()
+    assert (signed.comment, signed.given_name, signed.locality, signed.person) == (
+        "",
+        "",
+        "",
+        None,
+    )
+    assert not PendingSignature.objects.exists()
+    assert services.count(petition).unverified == 1
+
+
+def test_merging_two_signers_keeps_one_signature_each_and_the_count_right(
+    org_a: Any, owner: Any
+) -> None:
+    from saha.supporters.services import merge_people
+
+    both = make_petition(org_a)
+    only_other = make_petition(org_a, slug="other")
+    kept = sign(both, 1).signature
+    twice = sign(both, 2).signature
+    services.confirm(signature=twice)
+    moved = sign(only_other, 2).signature
+    merge_people(
+        actor=owner.user,
+        kept=Person.objects.get(pk=kept.person_id),
+        other=Person.objects.get(pk=twice.person_id),
+    )
+    assert Signature.objects.filter(petition=both).count() == 1
+    assert services.count(both) == services.recount(both)
+    moved.refresh_from_db()
+    assert moved.person_id == kept.person_id

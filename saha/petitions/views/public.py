@@ -127,7 +127,7 @@ def _recent_signers(petition: Petition) -> list[dict[str, str]]:
     signers = cache.get(key)
     if signers is None:
         signers = [
-            {"name": s.person.given_name, "locality": s.person.locality}
+            {"name": s.given_name, "locality": s.locality}
             for s in services.recent_signers(petition)
             if s.person is not None
         ]
