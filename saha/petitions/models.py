@@ -101,6 +101,9 @@ class Signature(OrganizationOwned):
     # what is on file for the person (a stranger typing an address must learn nothing).
     given_name = models.CharField(max_length=100, blank=True)
     locality = models.CharField(max_length=100, blank=True)
+    # The mailbox behind the address (case, "+tag" and Gmail's dots folded): one per
+    # petition, so one inbox cannot confirm a signature per alias. Blank after erasure.
+    mailbox = models.CharField(max_length=254, blank=True)
     comment = models.TextField(blank=True)
     language = models.CharField(max_length=8, blank=True)
     source = models.CharField(max_length=20, default="form")
@@ -108,7 +111,14 @@ class Signature(OrganizationOwned):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["petition", "person"], name="signature_once_per_person")
+            models.UniqueConstraint(
+                fields=["petition", "person"], name="signature_once_per_person"
+            ),
+            models.UniqueConstraint(
+                fields=["petition", "mailbox"],
+                condition=~models.Q(mailbox=""),
+                name="signature_once_per_mailbox",
+            ),
         ]
         indexes = [
             models.Index(fields=["petition", "-id"], name="signature_recent"),

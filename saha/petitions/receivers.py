@@ -17,7 +17,9 @@ def forget_signer(sender: Any, person: Person, **kwargs: Any) -> None:
     """The signature keeps counting; what they typed goes (a comment can name them), and
     signatures not yet taken in with their addresses go too, or the worker would bring
     the person back."""
-    Signature.objects.filter(person=person).update(comment="", given_name="", locality="")
+    Signature.objects.filter(person=person).update(
+        comment="", given_name="", locality="", mailbox=""
+    )
     addresses = list(person.emails.values_list("address", flat=True))
     if addresses:
         PendingSignature.objects.filter(data__person__email__in=addresses).delete()

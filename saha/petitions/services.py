@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,7 +31,7 @@ from saha.organizations.models import Organization
 from saha.petitions.models import SHARDS, Petition, PetitionStatus, Signature, SignatureCount
 from saha.supporters.models import Channel, PersonPhone, Source
 from saha.supporters.services import PersonData, upsert_person
-from saha.supporters.text import normalize_phone
+from saha.supporters.text import normalize_email, normalize_phone
 
 _VERIFY_SALT = b"saha.petitions.verify"
 
@@ -118,6 +118,7 @@ def sign(
     if not data.email:
         raise DomainError("email_required", _("Give your email address."))
     data = _without_others_phone(petition.organization, data)
+    mailbox = mailbox_of(data.email)
     person = upsert_person(
         organization=petition.organization,
         actor=actor or "petition",
@@ -133,6 +134,7 @@ def sign(
                 petition=petition,
                 person=person,
                 show_name=show_name,
+                mailbox=mailbox,
                 given_name=data.given_name.strip()[:100],
                 locality=data.locality.strip()[:100],
                 comment=comment.strip()[:2000],
@@ -140,10 +142,23 @@ def sign(
                 source=source,
             )
             _add(petition.pk, unverified=1)
-    except IntegrityError:  # signed before, or the same person at the same moment
-        return SignResult(Signature.objects.get(petition=petition, person=person), created=False)
+    except IntegrityError:  # signed before (this person or mailbox), or at the same moment
+        earlier = Signature.objects.filter(petition=petition).filter(
+            Q(person=person) | Q(mailbox=mailbox)
+        )
+        return SignResult(earlier.order_by("pk").first() or earlier.get(), created=False)
     transaction.on_commit(lambda: send_confirmation(signature))
     return SignResult(signature, created=True)
+
+
+def mailbox_of(email: str) -> str:
+    """The inbox an address reaches: "A.B+x@gmail.com" and "ab@gmail.com" are one."""
+    address = normalize_email(email) or email.strip().casefold()
+    local, _at, domain = address.rpartition("@")
+    local = local.split("+", 1)[0]
+    if domain in ("gmail.com", "googlemail.com"):
+        local, domain = local.replace(".", ""), "gmail.com"
+    return f"{local}@{domain}"[:254]
 
 
 def _takes(petition: Petition, received_at: dt.datetime | None) -> bool:

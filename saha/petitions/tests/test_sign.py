@@ -252,3 +252,14 @@ def test_merging_two_signers_keeps_one_signature_each_and_the_count_right(
     assert services.count(both) == services.recount(both)
     moved.refresh_from_db()
     assert moved.person_id == kept.person_id
+
+
+def test_one_mailbox_signs_once_whatever_its_aliases(org_a: Any) -> None:
+    petition = make_petition(org_a)
+    first = services.sign(petition=petition, data=PersonData(email="Rania.K@gmail.com"))
+    for alias in ("raniak+1@gmail.com", "r.a.n.i.a.k+news@googlemail.com"):
+        again = services.sign(petition=petition, data=PersonData(email=alias))
+        assert not again.created and again.signature.pk == first.signature.pk
+    assert Signature.objects.count() == 1
+    assert services.count(petition).unverified == 1
+    assert services.mailbox_of("A.B+x@example.org") == "a.b@example.org"  # dots matter there
