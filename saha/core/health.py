@@ -1,8 +1,13 @@
-"""What /healthz reports: is the database there, and is the queue moving?"""
+"""What /healthz reports: is the database there, and is the queue moving?
+
+Apps add a section of their own (`register_section`): what an operator should
+watch of them, in a few cheap, bounded queries.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -12,6 +17,12 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from saha.core.models import WorkerHeartbeat
+
+_SECTIONS: dict[str, Callable[[], dict[str, Any]]] = {}
+
+
+def register_section(name: str, report: Callable[[], dict[str, Any]]) -> None:
+    _SECTIONS[name] = report
 
 
 def health() -> tuple[bool, dict[str, Any]]:
@@ -32,6 +43,8 @@ def health() -> tuple[bool, dict[str, Any]]:
             },
             "workers": WorkerHeartbeat.objects.filter(last_seen__gte=alive_since).count(),
         }
+        for name, section in _SECTIONS.items():
+            report[name] = section()
         return True, report
     except DatabaseError as exc:
         return False, {

@@ -8,4 +8,7 @@ class PetitionsConfig(AppConfig):
     verbose_name = _("Petitions")
 
     def ready(self) -> None:
-        from saha.petitions import receivers, segments, tasks  # noqa: F401  (registries)
+        from saha.core.health import register_section
+        from saha.petitions import intake, receivers, segments, tasks  # noqa: F401  (registries)
+
+        register_section("petitions", intake.health)

@@ -141,3 +141,21 @@ def _unpack(values: dict[str, Any]) -> PersonData:
     consents = [ConsentGrant(**grant) for grant in values.pop("consents", [])]
     values.pop("phone_collected_for", None)
     return PersonData(**{**values, "consents": consents, "tags": tuple(values.get("tags", ()))})
+
+
+# At most this many pending rows are counted for /healthz: a flood must not make the
+# health check itself slow.
+HEALTH_COUNT_CAP = 10_000
+
+
+def health() -> dict[str, Any]:
+    """For /healthz: how much waits to be taken in, how long the oldest has waited, and
+    how many rows were set aside (each needs an operator's look)."""
+    waiting = PendingSignature.objects.filter(failed_at__isnull=True)
+    oldest = waiting.order_by("id").values_list("received_at", flat=True).first()
+    age = (timezone.now() - oldest).total_seconds() if oldest else 0
+    return {
+        "pending": waiting.order_by()[: HEALTH_COUNT_CAP + 1].count(),
+        "oldest_pending_seconds": round(age, 1),
+        "set_aside": PendingSignature.objects.filter(failed_at__isnull=False).count(),
+    }

@@ -160,5 +160,15 @@ class PendingSignature(models.Model):
     failed_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
 
+    class Meta:
+        indexes = [
+            # The few rows set aside, found without reading the many waiting.
+            models.Index(
+                fields=["failed_at"],
+                condition=models.Q(failed_at__isnull=False),
+                name="pending_signature_set_aside",
+            )
+        ]
+
     def __str__(self) -> str:
         return f"pending signature #{self.pk}"

@@ -173,3 +173,17 @@ def test_accepting_and_taking_in_at_once_count_each_signer_once(org_a: Any) -> N
     assert Signature.objects.filter(petition=petition).count() == addresses
     assert services.count(petition) == services.recount(petition)
     assert services.count(petition).unverified == addresses
+
+
+def test_healthz_tells_the_operator_what_waits_and_what_was_set_aside(
+    org_a: Any, client: Any
+) -> None:
+    petition = make_petition(org_a)
+    intake.accept(petition=petition, data=data(1))
+    PendingSignature.objects.create(petition=petition, data={"person": {"bogus": 1}})
+    report = client.get("/healthz").json()["petitions"]
+    assert report["pending"] == 2 and report["set_aside"] == 0
+    assert report["oldest_pending_seconds"] >= 0
+    intake.take_in()
+    report = client.get("/healthz").json()["petitions"]
+    assert (report["pending"], report["set_aside"]) == (0, 1)
