@@ -306,3 +306,19 @@ class TestCounter:
         page = response.content.decode()
         assert response.status_code == 200
         assert page.count('class="petition-item card"') == 3 and "draft-one" not in page
+
+
+def test_the_confirm_page_shows_what_the_press_will_confirm(org_a: Any) -> None:
+    from saha.supporters.services import PersonData
+
+    petition = make_petition(org_a)
+    signature = services.sign(
+        petition=petition,
+        data=PersonData(email="typed@example.org", given_name="Zed", locality="Tyre"),
+        show_name=True,
+        comment="Typed by whoever",
+    ).signature
+    token = services.confirmation_token(signature)
+    page = Client().get(f"/s/{token}/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    for shown in ("Zed", "Tyre", "Typed by whoever", "Yes: the first name and town above"):
+        assert shown in page

@@ -343,6 +343,9 @@ def confirm_page(request: HttpRequest, token: str) -> HttpResponse:
         "organization": petition.organization,
         "petition": petition,
         "already": signature.verified_at is not None,
+        # What the press confirms: whoever typed the form chose these, not necessarily
+        # the owner of the mailbox, who sees them before saying it was them.
+        "signature": signature,
     }
     language = page_language(request, default)
     return render_recipient_page(request, template, context, language=language)
