@@ -10,11 +10,16 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from saha.events.models import Event, EventKind, Visibility
-from saha.organizations.forms import text_in, time_zone_choices
+from saha.organizations.forms import (
+    add_per_language,
+    per_language_first,
+    per_language_initial,
+    per_language_values,
+    time_zone_choices,
+)
 from saha.organizations.models import Organization
 from saha.supporters.services import PersonData
 
@@ -143,21 +148,11 @@ class EventForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.organization = organization
         self.event = event
-        for code, language in settings.LANGUAGES:
-            self.fields[f"title_{code}"] = forms.CharField(
-                label=_("Title (%(language)s)") % {"language": language},
-                max_length=200,
-                required=False,
-                widget=forms.TextInput(attrs=text_in(code)),
-            )
-            self.fields[f"description_{code}"] = forms.CharField(
-                label=_("Description (%(language)s)") % {"language": language},
-                max_length=10_000,
-                required=False,
-                widget=forms.Textarea(attrs={"rows": 5, **text_in(code)}),
-            )
-        codes = [code for code, _l in settings.LANGUAGES]
-        self.order_fields([f"{kind}_{code}" for kind in ("title", "description") for code in codes])
+        add_per_language(self, "title", _("Title (%(language)s)"), max_length=200)
+        add_per_language(
+            self, "description", _("Description (%(language)s)"), max_length=10_000, rows=5
+        )
+        per_language_first(self, "title", "description")
 
     @classmethod
     def initial_for(cls, event: Event | None, organization: Organization) -> dict[str, Any]:
@@ -186,14 +181,13 @@ class EventForm(forms.Form):
         }
         initial["starts"] = wall_clock(event.starts_at, event.time_zone)
         initial["ends"] = wall_clock(event.ends_at, event.time_zone)
-        for code, _l in settings.LANGUAGES:
-            initial[f"title_{code}"] = event.titles.get(code, "")
-            initial[f"description_{code}"] = event.descriptions.get(code, "")
+        initial.update(per_language_initial("title", event.titles))
+        initial.update(per_language_initial("description", event.descriptions))
         return initial
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if not any(data.get(f"title_{code}", "").strip() for code, _l in settings.LANGUAGES):
+        if not per_language_values(data, "title"):
             raise forms.ValidationError(_("Give the event a title in at least one language."))
         zone = data.get("time_zone")
         for name in ("starts", "ends"):
@@ -218,18 +212,11 @@ class EventForm(forms.Form):
         stored = getattr(self.event, f"{name}_at")
         return stored if wall_clock(stored, zone) == local.strftime(LOCAL_INPUT) else None
 
-    def _texts(self, kind: str) -> dict[str, str]:
-        return {
-            code: self.cleaned_data[f"{kind}_{code}"].strip()
-            for code, _l in settings.LANGUAGES
-            if self.cleaned_data.get(f"{kind}_{code}", "").strip()
-        }
-
     def fields_for_service(self) -> dict[str, Any]:
         data = self.cleaned_data
         return {
-            "titles": self._texts("title"),
-            "descriptions": self._texts("description"),
+            "titles": per_language_values(data, "title"),
+            "descriptions": per_language_values(data, "description"),
             "kind": data["kind"],
             "time_zone": data["time_zone"],
             "starts_at": data["starts_at"],
@@ -244,20 +231,6 @@ class EventForm(forms.Form):
             "visibility": data["visibility"],
             "reminders": sorted(set(data.get("reminders") or []), reverse=True),
         }
-
-
-def free_slug(organization: Organization, titles: dict[str, str], starts_at: dt.datetime) -> str:
-    """A readable, unused address part: from a Latin-script title, else from the date."""
-    base = next((slugify(t) for t in titles.values() if slugify(t)), "")[:60].strip("-")
-    base = base or f"event-{starts_at:%Y-%m-%d}"
-    taken = set(
-        Event.objects.for_org(organization)
-        .filter(slug__startswith=base)
-        .values_list("slug", flat=True)
-    )
-    if base not in taken:
-        return base
-    return next(f"{base}-{n}" for n in range(2, len(taken) + 3) if f"{base}-{n}" not in taken)
 
 
 class DuplicateForm(forms.Form):

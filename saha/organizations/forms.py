@@ -24,6 +24,41 @@ def text_in(language: str) -> dict[str, str]:
     return {"lang": language, "dir": "auto"}
 
 
+def add_per_language(
+    form: forms.Form, prefix: str, label: Any, *, max_length: int, rows: int = 0
+) -> None:
+    """One optional field per offered language (`<prefix>_<code>`), written in that
+    language whatever the page's: a line, or a box of `rows` rows."""
+    for code, language in settings.LANGUAGES:
+        attrs = text_in(code)
+        widget = forms.Textarea(attrs={"rows": rows, **attrs}) if rows else forms.TextInput(attrs)
+        form.fields[f"{prefix}_{code}"] = forms.CharField(
+            label=label % {"language": language},
+            max_length=max_length,
+            required=False,
+            widget=widget,
+        )
+
+
+def per_language_first(form: forms.Form, *prefixes: str) -> None:
+    """The per-language fields first, all languages of one kind together."""
+    codes = [code for code, _l in settings.LANGUAGES]
+    form.order_fields([f"{prefix}_{code}" for prefix in prefixes for code in codes])
+
+
+def per_language_initial(prefix: str, values: dict[str, str]) -> dict[str, str]:
+    return {f"{prefix}_{code}": values.get(code, "") for code, _l in settings.LANGUAGES}
+
+
+def per_language_values(cleaned_data: dict[str, Any], prefix: str) -> dict[str, str]:
+    """{language: text} of the fields filled in, stripped."""
+    return {
+        code: cleaned_data[f"{prefix}_{code}"].strip()
+        for code, _l in settings.LANGUAGES
+        if cleaned_data.get(f"{prefix}_{code}", "").strip()
+    }
+
+
 class OrganizationForm(forms.Form):
     """Names and about text per language, as separate fields, one set per language."""
 

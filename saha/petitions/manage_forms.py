@@ -8,15 +8,18 @@ import datetime as dt
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from saha.events.manage_forms import LOCAL_INPUT, LocalDateTimeField, in_zone, wall_clock
 from saha.events.models import Event, EventStatus
-from saha.organizations.forms import text_in
+from saha.organizations.forms import (
+    add_per_language,
+    per_language_first,
+    per_language_initial,
+    per_language_values,
+)
 from saha.organizations.models import Organization
 from saha.petitions.models import Petition, PetitionStatus
 
@@ -98,21 +101,9 @@ class PetitionForm(forms.Form):
         ) % {"zone": organization.time_zone}
         self.fields["next_petition"].queryset = next_petitions(organization, petition)  # type: ignore[attr-defined]
         self.fields["next_event"].queryset = next_events(organization)  # type: ignore[attr-defined]
-        for code, language in settings.LANGUAGES:
-            self.fields[f"title_{code}"] = forms.CharField(
-                label=_("Title (%(language)s)") % {"language": language},
-                max_length=200,
-                required=False,
-                widget=forms.TextInput(attrs=text_in(code)),
-            )
-            self.fields[f"text_{code}"] = forms.CharField(
-                label=_("Text (%(language)s)") % {"language": language},
-                max_length=20_000,
-                required=False,
-                widget=forms.Textarea(attrs={"rows": 6, **text_in(code)}),
-            )
-        codes = [code for code, _l in settings.LANGUAGES]
-        self.order_fields([f"{kind}_{code}" for kind in ("title", "text") for code in codes])
+        add_per_language(self, "title", _("Title (%(language)s)"), max_length=200)
+        add_per_language(self, "text", _("Text (%(language)s)"), max_length=20_000, rows=6)
+        per_language_first(self, "title", "text")
 
     @classmethod
     def initial_for(cls, petition: Petition | None, organization: Organization) -> dict[str, Any]:
@@ -129,9 +120,8 @@ class PetitionForm(forms.Form):
                 wall_clock(petition.deadline, organization.time_zone) if petition.deadline else ""
             ),
         }
-        for code, _l in settings.LANGUAGES:
-            initial[f"title_{code}"] = petition.titles.get(code, "")
-            initial[f"text_{code}"] = petition.texts.get(code, "")
+        initial.update(per_language_initial("title", petition.titles))
+        initial.update(per_language_initial("text", petition.texts))
         return initial
 
     def clean_targets(self) -> str:
@@ -147,7 +137,7 @@ class PetitionForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if not any(data.get(f"title_{code}", "").strip() for code, _l in settings.LANGUAGES):
+        if not per_language_values(data, "title"):
             raise forms.ValidationError(_("Give the petition a title in at least one language."))
         if data.get("deadline"):
             try:
@@ -167,18 +157,11 @@ class PetitionForm(forms.Form):
         same = wall_clock(stored, self.organization.time_zone) == local.strftime(LOCAL_INPUT)
         return stored if same else None
 
-    def _texts(self, kind: str) -> dict[str, str]:
-        return {
-            code: self.cleaned_data[f"{kind}_{code}"].strip()
-            for code, _l in settings.LANGUAGES
-            if self.cleaned_data.get(f"{kind}_{code}", "").strip()
-        }
-
     def fields_for_service(self) -> dict[str, Any]:
         data = self.cleaned_data
         return {
-            "titles": self._texts("title"),
-            "texts": self._texts("text"),
+            "titles": per_language_values(data, "title"),
+            "texts": per_language_values(data, "text"),
             "targets": data.get("targets", ""),
             "goal": data.get("goal"),
             "deadline": data.get("deadline_at"),
@@ -187,17 +170,3 @@ class PetitionForm(forms.Form):
             "next_petition": data.get("next_petition"),
             "next_event": data.get("next_event"),
         }
-
-
-def free_slug(organization: Organization, titles: dict[str, str]) -> str:
-    """A readable, unused address part: from a Latin-script title, else a dated default."""
-    base = next((slugify(t) for t in titles.values() if slugify(t)), "")[:60].strip("-")
-    base = base or f"petition-{timezone.now():%Y-%m-%d}"
-    taken = set(
-        Petition.objects.for_org(organization)
-        .filter(slug__startswith=base)
-        .values_list("slug", flat=True)
-    )
-    if base not in taken:
-        return base
-    return next(f"{base}-{n}" for n in range(2, len(taken) + 3) if f"{base}-{n}" not in taken)

@@ -14,7 +14,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -22,14 +21,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from saha.core.errors import Conflict, DomainError
+from saha.core.errors import DomainError
+from saha.core.slugs import create_with_free_slug
 from saha.core.tenancy import is_row_id
 from saha.events import organizer, roster
 from saha.events.manage_forms import (
     CoHostForm,
     DuplicateForm,
     EventForm,
-    free_slug,
     reminder_labels,
 )
 from saha.events.models import CoHost, Event, EventStatus
@@ -134,14 +133,10 @@ def event_new(request: HttpRequest) -> HttpResponse:
 def _with_free_slug(
     organization: Organization, fields: dict[str, Any], make: Callable[[str], Event]
 ) -> Event:
-    """Make the event under a free address; two saves of the same title at once each get one."""
-    for _attempt in range(4):
-        slug = free_slug(organization, fields["titles"], fields["starts_at"])
-        try:
-            return make(slug)
-        except IntegrityError:
-            continue  # taken between the look and the insert
-    raise Conflict("slug_busy", _("Please try again in a moment."))
+    fallback = f"event-{fields['starts_at']:%Y-%m-%d}"
+    return create_with_free_slug(
+        Event.objects.for_org(organization), fields["titles"], fallback, make
+    )
 
 
 @organization_view(CONTENT)

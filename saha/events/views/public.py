@@ -18,13 +18,12 @@ import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.cache import get_conditional_response
@@ -34,6 +33,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
 from saha.core.errors import DomainError
+from saha.core.public_pages import absolute, render_public, see_other, share_links
 from saha.events import attendee, roster, services, tickets
 from saha.events.forms import LanguageForm, RsvpForm
 from saha.events.ics import CalendarEvent, calendar, event_file_name
@@ -58,30 +58,6 @@ DEFAULT_MAP_ATTRIBUTION = (
     '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
 )
 OG_DESCRIPTION_CHARS = 200
-
-
-def _render(
-    request: HttpRequest,
-    template: str,
-    context: dict[str, Any],
-    *,
-    status: int = 200,
-    private: bool = False,
-) -> HttpResponse:
-    if private:
-        language = translation.get_language() or settings.LANGUAGE_CODE
-        return render_recipient_page(request, template, context, language=language, status=status)
-    return render(request, template, {**context, "user": AnonymousUser()}, status=status)
-
-
-def _see_other(url: str) -> HttpResponseRedirect:
-    response = HttpResponseRedirect(url)
-    response.status_code = 303  # after a POST, the browser GETs the new page
-    return response
-
-
-def _absolute(path: str) -> str:
-    return f"{settings.SAHA_BASE_URL}{path}"
 
 
 def _event(slug: str, event: str) -> Event:
@@ -146,7 +122,7 @@ def event_list(request: HttpRequest, slug: str) -> HttpResponse:
     )
     items = [{"event": event, "place": _place(event)} for event in events]
     feed = reverse("events:feed", args=[slug])
-    feed_url = f"{_absolute(feed)}?{urlencode({'lang': translation.get_language()})}"
+    feed_url = f"{absolute(feed)}?{urlencode({'lang': translation.get_language()})}"
     context = {
         "organization": organization,
         "items": items,
@@ -155,7 +131,7 @@ def event_list(request: HttpRequest, slug: str) -> HttpResponse:
         "webcal_url": "webcal://" + feed_url.split("://", 1)[1],
         **map_settings(),
     }
-    return _render(request, "events/public/list.html", context)
+    return render_public(request, "events/public/list.html", context)
 
 
 @require_safe
@@ -205,7 +181,7 @@ def _calendar_entry(event: Event) -> CalendarEvent:
         summary=event.title,
         description=event.description,
         location=", ".join(part for part in (event.venue_name, event.address) if part),
-        url=_absolute(page),
+        url=absolute(page),
         status="CANCELLED" if event.status == EventStatus.CANCELLED else "CONFIRMED",
         sequence=event.revision,
         last_modified=event.modified_at,
@@ -219,7 +195,7 @@ def _calendar_entry(event: Event) -> CalendarEvent:
 @require_http_methods(["GET", "HEAD", "POST"])
 def event_page(request: HttpRequest, slug: str, event: str) -> HttpResponse:
     found = _event(slug, event)
-    page_url = _absolute(request.path)
+    page_url = absolute(request.path)
     co_hosts = roster.public_co_hosts(found)
     data = request.POST if request.method == "POST" else None
     form = RsvpForm(data, event=found, co_hosts=co_hosts)
@@ -254,7 +230,9 @@ def event_page(request: HttpRequest, slug: str, event: str) -> HttpResponse:
         **map_settings(),
     }
     private = found.visibility != Visibility.PUBLIC
-    return _render(request, "events/public/event.html", context, status=status, private=private)
+    return render_public(
+        request, "events/public/event.html", context, status=status, private=private
+    )
 
 
 def _answered(request: HttpRequest, event: Event, result: services.RsvpResult) -> HttpResponse:
@@ -266,14 +244,14 @@ def _answered(request: HttpRequest, event: Event, result: services.RsvpResult) -
         with transaction.atomic():
             services.send_ticket_again(rsvp=result.rsvp)
     url = reverse("events:answered", args=[event.organization.slug, event.slug])
-    return _see_other(url)
+    return see_other(url)
 
 
 @require_GET
 def answered_page(request: HttpRequest, slug: str, event: str) -> HttpResponse:
     found = _event(slug, event)
     context = {"organization": found.organization, "event": found}
-    return _render(request, "events/public/answered.html", context, private=True)
+    return render_public(request, "events/public/answered.html", context, private=True)
 
 
 def _places_left(event: Event) -> int | None:
@@ -286,30 +264,6 @@ def _summary(event: Event) -> str:
     if not text:
         text = ", ".join(part for part in (event.venue_name, event.address) if part)
     return Truncator(text).chars(OG_DESCRIPTION_CHARS)
-
-
-def share_links(title: str, url: str) -> list[dict[str, str]]:
-    """Links that open each app with the event ready to send; no script, no tracking."""
-    message = f"{title}\n{url}"
-
-    def encoded(value: str) -> str:
-        return quote(value, safe="")
-
-    return [
-        {"key": "whatsapp", "label": "WhatsApp", "href": f"https://wa.me/?text={encoded(message)}"},
-        {
-            "key": "telegram",
-            "label": "Telegram",
-            "href": f"https://t.me/share/url?url={encoded(url)}&text={encoded(title)}",
-        },
-        {
-            "key": "email",
-            "label": _("Email"),
-            "href": f"mailto:?subject={encoded(title)}&body={encoded(message)}",
-        },
-        # `sms:?&body=` is the form both iOS and Android read.
-        {"key": "sms", "label": _("SMS"), "href": f"sms:?&body={encoded(message)}"},
-    ]
 
 
 @require_GET
@@ -348,7 +302,7 @@ class TicketState:
 def ticket_page(request: HttpRequest, token: str) -> HttpResponse:
     rsvp = _rsvp(token)
     if rsvp is None:
-        return _render(request, "404.html", {}, status=404, private=True)
+        return render_public(request, "404.html", {}, status=404, private=True)
     language = page_language(request, rsvp.language or rsvp.event.organization.default_language)
     state = TicketState()
     with translation.override(language):
@@ -382,7 +336,7 @@ def _ticket_action(request: HttpRequest, rsvp: Rsvp) -> HttpResponse | TicketSta
             raise DomainError("unknown_action", _("This page has no such button."))
     except DomainError as error:
         return TicketState(error=error.message, status=error.status)
-    return _see_other(request.path)
+    return see_other(request.path)
 
 
 def _ticket_context(rsvp: Rsvp, token: str, state: TicketState) -> dict[str, Any]:

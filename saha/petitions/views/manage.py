@@ -14,21 +14,21 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from saha.accounts.mfa import mfa_session_required
-from saha.core.errors import Conflict
+from saha.core.slugs import create_with_free_slug
 from saha.core.tenancy import get_for_org_or_404, is_row_id
 from saha.organizations.access import organization_view
 from saha.organizations.models import Organization
 from saha.organizations.roles import Permission
 from saha.petitions import delivery, organizer, services
-from saha.petitions.manage_forms import PetitionForm, free_slug
+from saha.petitions.manage_forms import PetitionForm
 from saha.petitions.models import Petition, PetitionStatus
 
 PREFIX = "manage/<slug:slug>/petitions/"
@@ -99,17 +99,14 @@ def petition_new(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _form_page(request, form, None, status=400)
     fields = form.fields_for_service()
-    for _attempt in range(4):
-        slug = free_slug(organization, fields["titles"])
-        try:
-            petition = organizer.create(
-                actor=request.user, organization=organization, slug=slug, **fields
-            )
-            break
-        except IntegrityError:
-            continue  # the address was taken between the look and the insert
-    else:
-        raise Conflict("slug_busy", _("Please try again in a moment."))
+    petition = create_with_free_slug(
+        Petition.objects.for_org(organization),
+        fields["titles"],
+        f"petition-{timezone.now():%Y-%m-%d}",
+        lambda slug: organizer.create(
+            actor=request.user, organization=organization, slug=slug, **fields
+        ),
+    )
     messages.success(request, _("Petition saved as a draft. Open it for signatures when ready."))
     return to_petition(petition)
 

@@ -23,10 +23,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.db.models import Q, Sum
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils import timezone, translation
@@ -38,8 +37,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
 from saha.core.errors import DomainError
+from saha.core.public_pages import absolute, render_public, see_other, share_links
 from saha.events.models import EventStatus, Visibility
-from saha.events.views.public import share_links
 from saha.messaging.views.public import page_language, render_recipient_page
 from saha.organizations.models import Organization
 from saha.petitions import abuse, intake, services
@@ -55,30 +54,6 @@ OG_DESCRIPTION_CHARS = 200
 _CACHE = "saha:petitions:"
 
 
-def _render(
-    request: HttpRequest,
-    template: str,
-    context: dict[str, Any],
-    *,
-    status: int = 200,
-    private: bool = False,
-) -> HttpResponse:
-    if private:
-        language = translation.get_language() or settings.LANGUAGE_CODE
-        return render_recipient_page(request, template, context, language=language, status=status)
-    return render(request, template, {**context, "user": AnonymousUser()}, status=status)
-
-
-def _see_other(url: str) -> HttpResponseRedirect:
-    response = HttpResponseRedirect(url)
-    response.status_code = 303  # after a POST, the browser GETs the new page
-    return response
-
-
-def _absolute(path: str) -> str:
-    return f"{settings.SAHA_BASE_URL}{path}"
-
-
 def _petition(slug: str, petition: str) -> Petition:
     return get_object_or_404(
         Petition.objects.select_related("organization"),
@@ -89,9 +64,7 @@ def _petition(slug: str, petition: str) -> Petition:
 
 
 def _page_url(petition: Petition) -> str:
-    return _absolute(
-        reverse("petitions:petition", args=[petition.organization.slug, petition.slug])
-    )
+    return absolute(reverse("petitions:petition", args=[petition.organization.slug, petition.slug]))
 
 
 # --- The counter and the signers, cached ------------------------------------------
@@ -163,7 +136,7 @@ def petition_list(request: HttpRequest, slug: str) -> HttpResponse:
         shown = totals.get(petition.pk, services.Count(0, 0)).public(petition)
         items.append({"petition": petition, **_progress(shown, petition.goal)})
     context = {"organization": organization, "items": items}
-    return _render(request, "petitions/public/list.html", context)
+    return render_public(request, "petitions/public/list.html", context)
 
 
 # --- One petition and its form ----------------------------------------------------
@@ -197,12 +170,12 @@ def _page(
         "og_description": Truncator(" ".join(petition.text.split())).chars(OG_DESCRIPTION_CHARS),
         "share_links": share_links(petition.title, page_url),
         "count_url": reverse("petitions:count", args=[petition.organization.slug, petition.slug]),
-        "widget_url": _absolute(
+        "widget_url": absolute(
             reverse("petitions:widget", args=[petition.organization.slug, petition.slug])
         ),
         **_progress(public_count(petition), petition.goal),
     }
-    return _render(request, "petitions/public/petition.html", context, status=status)
+    return render_public(request, "petitions/public/petition.html", context, status=status)
 
 
 def _sign(request: HttpRequest, petition: Petition) -> HttpResponse:
@@ -218,7 +191,7 @@ def _sign(request: HttpRequest, petition: Petition) -> HttpResponse:
     abuse.note_attempt(petition.pk)
     thanks = reverse("petitions:thanks", args=[petition.organization.slug, petition.slug])
     if request.POST.get(HONEYPOT):
-        return _see_other(thanks)  # a bot: the same answer, and nothing saved
+        return see_other(thanks)  # a bot: the same answer, and nothing saved
     form = SignForm(request.POST, petition=petition)
     if not form.is_valid():
         return _page(request, petition, form, status=400)
@@ -239,7 +212,7 @@ def _sign(request: HttpRequest, petition: Petition) -> HttpResponse:
         field = {"invalid_phone": "phone", "invalid_email": "email"}.get(error.code)
         form.add_error(field, error.message)
         return _page(request, petition, form, status=error.status)
-    return _see_other(thanks)
+    return see_other(thanks)
 
 
 def _check_challenge(
@@ -269,7 +242,7 @@ def _too_many(request: HttpRequest, petition: Petition, throttled: abuse.Throttl
         "petition": petition,
         "retry_minutes": max(1, (throttled.retry_after + 59) // 60),
     }
-    response = _render(request, "petitions/public/too_many.html", context, status=429)
+    response = render_public(request, "petitions/public/too_many.html", context, status=429)
     response.headers["Retry-After"] = str(throttled.retry_after)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -292,7 +265,7 @@ def thanks_page(request: HttpRequest, slug: str, petition: str) -> HttpResponse:
         "page_url": page_url,
         **_progress(public_count(found), found.goal),
     }
-    return _render(request, "petitions/public/thanks.html", context, private=True)
+    return render_public(request, "petitions/public/thanks.html", context, private=True)
 
 
 def _next_petition(petition: Petition) -> Petition | None:
@@ -335,7 +308,7 @@ def confirm_page(request: HttpRequest, token: str) -> HttpResponse:
         if services.confirm(signature=signature):
             forget_count(petition)
         thanks = reverse("petitions:thanks", args=[petition.organization.slug, petition.slug])
-        return _see_other(f"{thanks}?confirmed=1")
+        return see_other(f"{thanks}?confirmed=1")
     known = {code for code, _name in settings.LANGUAGES}
     candidates = [signature.language, petition.organization.default_language]
     default = next((code for code in candidates if code in known), settings.LANGUAGE_CODE)
