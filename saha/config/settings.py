@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "saha.messaging",
     "saha.events",
     "saha.petitions",
+    "saha.statements",
+    "saha.campaigns",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -15,6 +15,8 @@ urlpatterns = [
     path("", include("saha.messaging.urls")),
     path("", include("saha.events.urls")),
     path("", include("saha.petitions.urls")),
+    path("", include("saha.statements.urls")),
+    path("", include("saha.campaigns.urls")),
 ]
 
 if settings.MEDIA_URL.startswith("/") and not settings.MEDIA_URL.startswith("//"):
