@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "saha.petitions",
     "saha.statements",
     "saha.campaigns",
+    "saha.volunteers",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("saha.petitions.urls")),
     path("", include("saha.statements.urls")),
     path("", include("saha.campaigns.urls")),
+    path("", include("saha.volunteers.urls")),
 ]
 
 if settings.MEDIA_URL.startswith("/") and not settings.MEDIA_URL.startswith("//"):
