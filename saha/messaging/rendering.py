@@ -74,7 +74,11 @@ def markdown_to_html(text: str) -> str:
         return f"SAHAMERGE{len(fields) - 1}Z"
 
     html_text = _markdown.render(MERGE_FIELD.sub(hide, text))
-    return re.sub(r"SAHAMERGE(\d+)Z", lambda m: fields[int(m.group(1))], html_text)
+    # Put back escaped: a fallback is text typed by a member, never markup
+    # (`{{ x | <script> }}` must not reach a page or an email as a tag).
+    return re.sub(
+        r"SAHAMERGE(\d+)Z", lambda m: html.escape(fields[int(m.group(1))]), html_text
+    )
 
 
 def markdown_to_text(text: str) -> str:

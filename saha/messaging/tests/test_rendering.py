@@ -88,3 +88,13 @@ class TestQuietHours:
         allowed = next_allowed(now, "Europe/Paris", dt.time(22), dt.time(2, 30))
         assert allowed >= dt.datetime(2026, 3, 29, 1, 0, tzinfo=dt.UTC)  # 03:00 CEST
         assert allowed <= dt.datetime(2026, 3, 29, 1, 30, tzinfo=dt.UTC)
+
+
+def test_a_merge_field_fallback_is_text_never_markup():
+    html_text = rendering.markdown_to_html('Hello {{ given_name | <img src=x onerror="alert(1)"> }}')
+
+    assert "<img" not in html_text
+    assert "&lt;img" in html_text
+    # Filled for a recipient, the fallback stays text too.
+    compiled = rendering.merge(html_text, {}, escape=True)
+    assert "<img" not in compiled
