@@ -46,14 +46,15 @@ def absolute(path: str) -> str:
     return f"{settings.SAHA_BASE_URL}{path}"
 
 
-def share_links(title: str, url: str) -> list[dict[str, str]]:
-    """Links that open each app with the page ready to send; no script, no tracking."""
+def share_links(title: str, url: str, *, social: bool = False) -> list[dict[str, str]]:
+    """Links that open each app with the page ready to send; no script, no tracking.
+    `social` adds X and Facebook (after Telegram), for pages meant to travel widely."""
     message = f"{title}\n{url}"
 
     def encoded(value: str) -> str:
         return quote(value, safe="")
 
-    return [
+    links = [
         {"key": "whatsapp", "label": "WhatsApp", "href": f"https://wa.me/?text={encoded(message)}"},
         {
             "key": "telegram",
@@ -68,3 +69,17 @@ def share_links(title: str, url: str) -> list[dict[str, str]]:
         # `sms:?&body=` is the form both iOS and Android read.
         {"key": "sms", "label": _("SMS"), "href": f"sms:?&body={encoded(message)}"},
     ]
+    if social:
+        links[2:2] = [
+            {
+                "key": "x",
+                "label": "X",
+                "href": f"https://x.com/intent/post?text={encoded(title)}&url={encoded(url)}",
+            },
+            {
+                "key": "facebook",
+                "label": "Facebook",
+                "href": f"https://www.facebook.com/sharer/sharer.php?u={encoded(url)}",
+            },
+        ]
+    return links

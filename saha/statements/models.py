@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from saha.core.tenancy import OrganizationOwned
+from saha.core.tenancy import OrganizationOwned, OrganizationQuerySet
 
 
 class StatementStatus(models.TextChoices):
@@ -24,7 +24,15 @@ class StatementStatus(models.TextChoices):
     WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
-class StatementQuerySet(models.QuerySet["Statement"]):
+def image_path(instance: Statement, filename: str) -> str:
+    extension = filename.rsplit(".", 1)[-1].lower()[:5]
+    return f"statements/{instance.organization_id}/{instance.pk or 'new'}.{extension}"
+
+
+class StatementQuerySet(OrganizationQuerySet):
+    # for_org() from OrganizationQuerySet: the tenancy walk (core/tests/test_tenancy.py)
+    # requires it of every organization-owned model.
+
     def public(self) -> StatementQuerySet:
         """What anyone may read: published, and withdrawn (which says so)."""
         return self.filter(status__in=[StatementStatus.PUBLISHED, StatementStatus.WITHDRAWN])
@@ -47,6 +55,8 @@ class Statement(OrganizationOwned):
     withdrawn_at = models.DateTimeField(null=True, blank=True)
     # Why it was withdrawn, per language, shown above the text.
     withdrawal_notes = models.JSONField(default=dict, blank=True)
+    # For link previews (Open Graph, X): a large card when there is one.
+    image = models.ImageField(_("picture for link previews"), upload_to=image_path, blank=True)
     co_signers = models.ManyToManyField(
         "organizations.Organization",
         through="CoSigner",

@@ -1,7 +1,8 @@
-"""Public pages and the organizer's pages."""
+"""Public pages and feeds, the organizer's pages, and co-signing."""
 
-from django.urls import path  # noqa: F401
+from saha.statements.views import cosigning, feeds, manage, public
 
 app_name = "statements"
 
-urlpatterns: list = []
+# The feeds first: "feed.atom" must not be read as a statement's address.
+urlpatterns = [*feeds.urlpatterns, *public.urlpatterns, *manage.urlpatterns, *cosigning.urlpatterns]
