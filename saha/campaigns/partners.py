@@ -21,6 +21,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Model
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from saha.campaigns.models import Campaign, CampaignItem, CampaignSignup, CampaignStatus, Partner
@@ -98,6 +99,7 @@ def share(
     data: PersonData,
     source: str,
     actor: Any = None,
+    language: str | None = None,
 ) -> int:
     """Add the sign-up to each ticked partner's supporters; returns how many received it.
 
@@ -106,7 +108,12 @@ def share(
     form ("join", "event:<id>", "petition:<id>"). Each partner is its own
     savepoint: one partner's refusal (an address it has suppressed, say) does
     not stop the others, nor the host's sign-up.
+
+    `language`: the language the boxes were shown in, kept with their words in the
+    partner's consent ledger (default: the active one, right within the request
+    that showed the form; a worker passes the one the form was shown in).
     """
+    shown_in = language or get_language() or ""
     shared = 0
     for box in boxes:
         wording = ticked.get(box.organization.pk)
@@ -114,16 +121,21 @@ def share(
             continue
         try:
             with transaction.atomic():
-                _share_one(box, wording, data, source, actor)
+                _share_one(box, wording, shown_in, data, source, actor)
             shared += 1
         except (IntegrityError, DomainError) as error:
-            logger.warning("Sign-up not shared with partner %s: %s", box.organization.pk, error)
+            # The code or the error's class only: a database's message can quote the
+            # address typed, and logs are no place for supporters' addresses.
+            reason = getattr(error, "code", type(error).__name__)
+            logger.warning("Sign-up not shared with partner %s: %s", box.organization.pk, reason)
     return shared
 
 
-def _share_one(box: PartnerBox, wording: str, data: PersonData, source: str, actor: Any) -> None:
+def _share_one(
+    box: PartnerBox, wording: str, shown_in: str, data: PersonData, source: str, actor: Any
+) -> None:
     partner = box.organization
-    typed = _for_partner(partner, data, wording)
+    typed = _for_partner(partner, data, wording, shown_in)
     person = upsert_person(
         organization=partner,
         actor=actor or "campaign",
@@ -150,7 +162,9 @@ def _share_one(box: PartnerBox, wording: str, data: PersonData, source: str, act
             )
 
 
-def _for_partner(partner: Organization, data: PersonData, wording: str) -> PersonData:
+def _for_partner(
+    partner: Organization, data: PersonData, wording: str, shown_in: str
+) -> PersonData:
     """Only what was typed, with the partner's own consent; never the host's tags, custom
     fields or consents. Found by email first: a phone the partner already has on file
     (someone else's, or theirs) is not taken from a form that also gave an address."""
@@ -165,9 +179,9 @@ def _for_partner(partner: Organization, data: PersonData, wording: str) -> Perso
     grants = []
     source_ref = f"partner-box:{partner.pk}"
     if data.email:
-        grants.append(_grant(Channel.EMAIL, wording, source_ref, data.language))
+        grants.append(_grant(Channel.EMAIL, wording, source_ref, shown_in))
     if phone:
-        grants.append(_grant(Channel.SMS, wording, source_ref, data.language))
+        grants.append(_grant(Channel.SMS, wording, source_ref, shown_in))
     return replace(
         PersonData(
             email=data.email,

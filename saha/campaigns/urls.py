@@ -1,7 +1,10 @@
-"""Public pages and the organizer's pages."""
+"""Public pages (views/public.py) and the organizer's pages (views/manage.py)."""
 
-from django.urls import path  # noqa: F401
+from saha.campaigns.views import manage, public
 
 app_name = "campaigns"
 
-urlpatterns: list = []
+urlpatterns = [
+    *public.urlpatterns,
+    *manage.urlpatterns,
+]

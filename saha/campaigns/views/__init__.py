@@ -1,0 +1,1 @@
+"""Public pages (public.py) and the organizer's pages (manage.py)."""
