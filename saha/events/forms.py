@@ -1,5 +1,11 @@
 """The public RSVP form: who is coming, how to reach them, what they agree to receive,
-and which co-hosting organizations may see them; the ticket page's language form."""
+and which other organizations may have them; the ticket page's language form.
+
+Two kinds of organizations ask for a box: the event's co-hosts (ticked: they
+see the RSVP among their attendees) and the partners of the campaigns holding
+the event (ticked: the typed details join the partner's own supporters). One
+that is both gets one box, whose words say both, and ticking it does both.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from saha.campaigns.partners import PartnerBox
 from saha.events.models import Event
 from saha.organizations.models import Organization
 from saha.supporters.consent import ConsentGrant
@@ -18,8 +25,9 @@ from saha.supporters.services import PersonData
 
 # Field name -> channel. The label of each box is the wording recorded with the consent.
 CONSENT_FIELDS = {"consent_email": Channel.EMAIL, "consent_sms": Channel.SMS}
-# One box per co-host, `share_<organization id>`: a box for any other id is no
-# field of the form, so a forged one is dropped with the rest of the unknown input.
+# One box per co-host or campaign partner, `share_<organization id>`: a box for any
+# other id is no field of the form, so a forged one is dropped with the rest of the
+# unknown input.
 SHARE_PREFIX = "share_"
 
 
@@ -44,7 +52,12 @@ class RsvpForm(forms.Form):
     consent_sms = forms.BooleanField(required=False)
 
     def __init__(
-        self, *args: Any, event: Event, co_hosts: list[Organization] | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        event: Event,
+        co_hosts: list[Organization] | None = None,
+        partner_boxes: list[PartnerBox] | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.event = event
@@ -55,20 +68,56 @@ class RsvpForm(forms.Form):
             "organization": event.organization.name
         }
         self.fields["consent_sms"].label = _("Send me an SMS on the day of the event.")
-        for co_host in co_hosts or ():
-            wording = _("Share my name and contact details with %(co_host)s")
-            # Unticked unless the person ticks it: sharing is never the default.
-            self.fields[f"{SHARE_PREFIX}{co_host.pk}"] = forms.BooleanField(
-                required=False, initial=False, label=wording % {"co_host": co_host.name}
+        self._add_boxes(co_hosts or [], partner_boxes or [])
+
+    def _add_boxes(self, co_hosts: list[Organization], partner_boxes: list[PartnerBox]) -> None:
+        """One box per organization, in name order, whichever way it came."""
+        self.co_host_ids = {org.pk for org in co_hosts}
+        # The host's own campaign naming the host as partner would share with itself.
+        partners = {
+            box.organization.pk: box
+            for box in partner_boxes
+            if box.organization.pk != self.event.organization_id
+        }
+        self.partner_ids = set(partners)
+        organizations = {org.pk: org for org in co_hosts}
+        for partner in partners.values():
+            organizations.setdefault(partner.organization.pk, partner.organization)
+        for org in sorted(organizations.values(), key=lambda org: org.name.casefold()):
+            box = partners.get(org.pk)
+            if org.pk not in self.co_host_ids and box is not None:
+                label = box.wording  # the campaign's own words for a partner's box
+            elif box is not None:
+                label = _(
+                    "Share my name and contact details with %(organization)s, co-host of this "
+                    "event and a partner in this campaign, and add me to its supporters so they "
+                    "can keep me informed"
+                ) % {"organization": org.name}
+            else:
+                label = _("Share my name and contact details with %(co_host)s") % {
+                    "co_host": org.name
+                }
+            # Unticked unless the person ticks it: sharing is never the default. No
+            # suffix: the words shown are exactly the words kept with the yes.
+            self.fields[f"{SHARE_PREFIX}{org.pk}"] = forms.BooleanField(
+                required=False, initial=False, label=label, label_suffix=""
             )
 
-    def share_with(self) -> dict[int, str]:
-        """The co-hosts whose box was ticked, each with the exact words of its box."""
+    def _ticked(self) -> dict[int, str]:
         return {
             int(name.removeprefix(SHARE_PREFIX)): self.consent_wording(name)
             for name, value in self.cleaned_data.items()
             if name.startswith(SHARE_PREFIX) and value
         }
+
+    def share_with(self) -> dict[int, str]:
+        """The co-hosts whose box was ticked, each with the exact words of its box."""
+        return {pk: words for pk, words in self._ticked().items() if pk in self.co_host_ids}
+
+    def ticked_partners(self) -> dict[int, str]:
+        """The campaign partners whose box was ticked, each with the exact words of its box
+        (in the language the form was shown in: these words go to the partner's ledger)."""
+        return {pk: words for pk, words in self._ticked().items() if pk in self.partner_ids}
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

@@ -19,6 +19,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from saha.campaigns import partners as campaign_partners
 from saha.core import audit
 from saha.core.errors import Conflict, DomainError
 from saha.events import tickets
@@ -56,6 +57,7 @@ def rsvp(
     data: PersonData,
     actor: Any = None,
     share_with: Mapping[int, str] | None = None,
+    partners: Mapping[int, str] | None = None,
     source: str = "form",
     notify: bool = True,
     anonymous: bool = False,
@@ -68,9 +70,15 @@ def rsvp(
     `anonymous`: typed into the public form, by anyone. For a supporter already
     known, it then adds no contact (`upsert_person(anonymous=True)`) and shares
     nothing with co-hosts: only the person, through their own ticket, can.
+
+    `partners`: the campaign partners whose box was ticked (organization id ->
+    the box's exact words). Once the RSVP stands, what was typed (nothing the
+    host knew) joins each one's own supporters, whoever typed it: that copies
+    nothing of the host's, so it needs no such care.
     """
     if event.status != EventStatus.PUBLISHED or event.ends_at < timezone.now():
         raise EventClosed("event_closed", _("This event no longer takes answers."))
+    typed = data
     local_day = timezone.localtime(event.starts_at, _zone(event)).date()
     data = _with_phone_day(data, local_day)
     found = upsert_person(
@@ -86,14 +94,18 @@ def rsvp(
         share_with = None
     with transaction.atomic():
         row, created = _row(event, person, data.language, source)
-        if not created and row.status != RsvpStatus.CANCELLED:
-            # Whoever typed this person's address learns nothing more and changes
-            # nothing: sharing with a co-host is only for the answer being made now.
-            return RsvpResult(row, created=False, person_created=found.created)
-        _share(event, row, share_with)
-        row.status = _take_place(event)
-        row.modified_at = timezone.now()
-        Rsvp.objects.filter(pk=row.pk).update(status=row.status, modified_at=row.modified_at)
+        # The same answer again: whoever typed this person's address learns nothing more
+        # and changes nothing; sharing with a co-host is only for the answer made now.
+        again = not created and row.status != RsvpStatus.CANCELLED
+        if not again:
+            _share(event, row, share_with)
+            row.status = _take_place(event)
+            row.modified_at = timezone.now()
+            Rsvp.objects.filter(pk=row.pk).update(status=row.status, modified_at=row.modified_at)
+    # After the transaction that took the place: the event's row is not held meanwhile.
+    _share_with_partners(event, typed, partners, actor)
+    if again:
+        return RsvpResult(row, created=False, person_created=found.created)
     if notify:
         _notify(row, "confirmed" if row.status == RsvpStatus.CONFIRMED else "waiting")
     return RsvpResult(row, created=True, person_created=found.created)
@@ -152,6 +164,22 @@ def _share(event: Event, row: Rsvp, share_with: Mapping[int, str] | None) -> Non
             organization_id=event.organization_id,
             defaults={"wording": share_with[organization_id]},
         )
+
+
+def _share_with_partners(
+    event: Event, typed: PersonData, ticked: Mapping[int, str] | None, actor: Any
+) -> None:
+    """The ticked partners among those the campaigns holding the event have now."""
+    if not ticked:
+        return
+    boxes = [
+        box
+        for box in campaign_partners.boxes_for(event=event)
+        if box.organization.pk != event.organization_id
+    ]
+    campaign_partners.share(
+        boxes=boxes, ticked=ticked, data=typed, source=f"event:{event.pk}", actor=actor
+    )
 
 
 def _take_place(event: Event) -> str:

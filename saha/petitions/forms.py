@@ -3,6 +3,10 @@
 The honeypot and the proof-of-work fields are no fields of this form: the
 template writes them and `saha.petitions.views.public` reads them from the
 request, so they never reach a person's data.
+
+A petition held by published campaigns offers one unticked box per accepted
+partner of theirs (`saha.campaigns.partners`); a box for any other
+organization is no field of the form, so a forged one is dropped.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from saha.campaigns.partners import PartnerBox
 from saha.petitions.models import Petition
 from saha.supporters.consent import ConsentGrant
 from saha.supporters.models import Channel, ConsentSource
@@ -69,7 +74,13 @@ class SignForm(forms.Form):
     consent_email = forms.BooleanField(required=False, initial=False)
     language = forms.ChoiceField(label=_("Language for our messages"), choices=())
 
-    def __init__(self, *args: Any, petition: Petition, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        petition: Petition,
+        partner_boxes: list[PartnerBox] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.petition = petition
         language = self.fields["language"]
@@ -77,6 +88,27 @@ class SignForm(forms.Form):
         language.initial = translation.get_language()
         self.fields["consent_email"].label = _("Send me news from %(organization)s by email.") % {
             "organization": petition.organization.name
+        }
+        self.partner_boxes = sorted(
+            # The host's own campaign naming the host as partner would share with itself.
+            (box for box in partner_boxes or () if box.organization.pk != petition.organization_id),
+            key=lambda box: box.organization.name.casefold(),
+        )
+        for box in self.partner_boxes:
+            # Unticked unless the person ticks it; no suffix: the words shown are
+            # exactly the words kept with the yes.
+            self.fields[box.field_name] = forms.BooleanField(
+                required=False, initial=False, label=box.wording, label_suffix=""
+            )
+
+    def ticked_partners(self) -> dict[int, str]:
+        """The partners whose box was ticked, each with the exact words of its box in the
+        language the form was shown in (the worker that takes the signature in later
+        has no page language: these words travel with it)."""
+        return {
+            box.organization.pk: self.consent_wording(box.field_name)
+            for box in self.partner_boxes
+            if self.cleaned_data.get(box.field_name)
         }
 
     def consent_wording(self, name: str) -> str:

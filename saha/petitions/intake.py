@@ -16,12 +16,14 @@ arrive (a cache flag), and every minute regardless (`tasks.take_in_signatures`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from saha.core.errors import DomainError
@@ -43,8 +45,14 @@ def accept(
     show_name: bool = False,
     comment: str = "",
     source_ref: str = "",
+    partners: Mapping[int, str] | None = None,
 ) -> PendingSignature:
-    """Accept a signature: checked, written once, taken in by the worker in a moment."""
+    """Accept a signature: checked, written once, taken in by the worker in a moment.
+
+    `partners`: the campaign partners whose box was ticked, organization id -> the
+    exact words of the box. They travel with the signature; which of them may
+    still receive it is decided when it is taken in.
+    """
     if not petition.is_open:
         raise services.PetitionClosed(
             "petition_closed", _("This petition no longer takes signatures.")
@@ -59,6 +67,10 @@ def accept(
         "comment": comment.strip()[:2000],
         "source_ref": source_ref[:300],
     }
+    if partners:
+        packed["partners"] = {str(org_id): str(words) for org_id, words in partners.items()}
+        # The language the boxes were shown in, kept with their words.
+        packed["partners_language"] = get_language() or ""
     pending = PendingSignature.objects.create(petition=petition, data=packed)
     transaction.on_commit(wake)
     return pending
@@ -119,6 +131,8 @@ def _take(row: PendingSignature) -> bool:
                 comment=str(row.data.get("comment", "")),
                 source_ref=str(row.data.get("source_ref", "")),
                 received_at=row.received_at,
+                partners=_partners(row.data.get("partners")),
+                partners_language=str(row.data.get("partners_language") or ""),
             )
     except DomainError as error:
         # Refused (an address no longer valid, a petition closed before it came):
@@ -141,6 +155,17 @@ def _unpack(values: dict[str, Any]) -> PersonData:
     consents = [ConsentGrant(**grant) for grant in values.pop("consents", [])]
     values.pop("phone_collected_for", None)
     return PersonData(**{**values, "consents": consents, "tags": tuple(values.get("tags", ()))})
+
+
+def _partners(values: Any) -> dict[int, str]:
+    """The ticked partners as packed by `accept`: {"<organization id>": "<words>"}."""
+    if not isinstance(values, dict):
+        return {}
+    return {
+        int(org_id): words
+        for org_id, words in values.items()
+        if str(org_id).isdigit() and isinstance(words, str) and words
+    }
 
 
 # At most this many pending rows are counted for /healthz: a flood must not make the

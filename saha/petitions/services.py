@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -25,6 +26,7 @@ from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from saha.campaigns import partners as campaign_partners
 from saha.core import audit, signed_ids
 from saha.core.errors import DomainError
 from saha.organizations.models import Organization
@@ -107,16 +109,24 @@ def sign(
     source_ref: str = "",
     actor: Any = None,
     received_at: dt.datetime | None = None,
+    partners: Mapping[int, str] | None = None,
+    partners_language: str = "",
 ) -> SignResult:
     """Sign for the person found (by email only) or created from `data`.
 
     `received_at`: when the signature was accepted (`intake`); a deadline or a
     closing after that moment does not refuse it.
+
+    `partners`: the campaign partners whose box was ticked (organization id ->
+    the box's exact words). What was typed joins the own supporters of those
+    that are still partners of a published campaign holding the petition now,
+    whether or not this person had signed before: it copies nothing of the host's.
     """
     if not _takes(petition, received_at):
         raise PetitionClosed("petition_closed", _("This petition no longer takes signatures."))
     if not data.email:
         raise DomainError("email_required", _("Give your email address."))
+    typed = data
     data = _without_others_phone(petition.organization, data)
     mailbox = mailbox_of(data.email)
     person = upsert_person(
@@ -146,9 +156,38 @@ def sign(
         earlier = Signature.objects.filter(petition=petition).filter(
             Q(person=person) | Q(mailbox=mailbox)
         )
-        return SignResult(earlier.order_by("pk").first() or earlier.get(), created=False)
-    transaction.on_commit(lambda: send_confirmation(signature))
-    return SignResult(signature, created=True)
+        result = SignResult(earlier.order_by("pk").first() or earlier.get(), created=False)
+    else:
+        transaction.on_commit(lambda: send_confirmation(signature))
+        result = SignResult(signature, created=True)
+    _share_with_partners(petition, typed, partners, actor, partners_language)
+    return result
+
+
+def _share_with_partners(
+    petition: Petition,
+    typed: PersonData,
+    ticked: Mapping[int, str] | None,
+    actor: Any,
+    language: str,
+) -> None:
+    """The ticked partners among those the campaigns holding the petition have now (a
+    partner removed since the form was shown receives nothing)."""
+    if not ticked:
+        return
+    boxes = [
+        box
+        for box in campaign_partners.boxes_for(petition=petition)
+        if box.organization.pk != petition.organization_id
+    ]
+    campaign_partners.share(
+        boxes=boxes,
+        ticked=ticked,
+        data=typed,
+        source=f"petition:{petition.pk}",
+        actor=actor,
+        language=language or None,
+    )
 
 
 def mailbox_of(email: str) -> str:

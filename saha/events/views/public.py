@@ -8,6 +8,10 @@ static/events/map.js, adds a map only when the visitor presses "Show map"
 base.html's own scripts are for signed-in organizers, and these pages render
 as if nobody were signed in.
 
+The RSVP form offers one unticked box per co-host and per partner of the
+published campaigns holding the event (`saha.campaigns.partners`), one per
+organization; the service decides again, once the RSVP stands, who receives what.
+
 The ticket page is reached by a signed token alone (`tickets.py`); it is
 private, so it is not indexed, not cached and keeps its URL out of referrers.
 """
@@ -32,6 +36,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
+from saha.campaigns import partners
 from saha.core.errors import DomainError
 from saha.core.public_pages import absolute, render_public, see_other, share_links
 from saha.events import attendee, roster, services, tickets
@@ -198,7 +203,8 @@ def event_page(request: HttpRequest, slug: str, event: str) -> HttpResponse:
     page_url = absolute(request.path)
     co_hosts = roster.public_co_hosts(found)
     data = request.POST if request.method == "POST" else None
-    form = RsvpForm(data, event=found, co_hosts=co_hosts)
+    boxes = partners.boxes_for(event=found)
+    form = RsvpForm(data, event=found, co_hosts=co_hosts, partner_boxes=boxes)
     status = 200
     if request.method == "POST":
         status = 400
@@ -208,6 +214,7 @@ def event_page(request: HttpRequest, slug: str, event: str) -> HttpResponse:
                     event=found,
                     data=form.person_data(source_ref=page_url),
                     share_with=form.share_with(),
+                    partners=form.ticked_partners(),
                     anonymous=True,
                 )
             except DomainError as error:

@@ -16,6 +16,11 @@ The sign path is lean for a viral petition: the petition's row, one INSERT
 (`intake.accept`) and a few cache round trips for the abuse checks. The
 counter is cached for a couple of seconds, so a viral page does not add up
 the counter's shards on every view.
+
+A petition held by a campaign with partners shows a box for each
+(`saha.campaigns.partners`). Whether it has any comes with the petition's row;
+the boxes themselves are cached a few seconds, since the worker decides again
+who receives what when it takes the signature in.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Q, Sum
+from django.db.models import Exists, OuterRef, Q, Sum
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
@@ -36,6 +41,8 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_safe
 
+from saha.campaigns import partners
+from saha.campaigns.models import CampaignItem
 from saha.core.errors import DomainError
 from saha.core.public_pages import absolute, render_public, see_other, share_links
 from saha.events.models import EventStatus, Visibility
@@ -48,6 +55,7 @@ from saha.petitions.models import Petition, PetitionStatus, SignatureCount
 SHOWN = (PetitionStatus.OPEN, PetitionStatus.CLOSED)
 COUNT_CACHE_SECONDS = 2  # the counter on pages and in count.json
 SIGNERS_CACHE_SECONDS = 5
+PARTNERS_CACHE_SECONDS = 10  # the boxes a campaign's partners get on the form
 COUNT_MAX_AGE = 5  # what browsers and proxies may keep count.json for
 WIDGET_MAX_AGE = 60
 OG_DESCRIPTION_CHARS = 200
@@ -61,6 +69,36 @@ def _petition(slug: str, petition: str) -> Petition:
         slug=petition,
         status__in=SHOWN,
     )
+
+
+def _petition_with_partners(slug: str, petition: str) -> Petition:
+    """The petition, knowing in the same query whether a campaign holding it has
+    partners: a petition of no campaign pays nothing more for their boxes."""
+    accepted = CampaignItem.objects.filter(
+        petition=OuterRef("pk"), campaign__partner_links__accepted_at__isnull=False
+    )
+    return get_object_or_404(
+        Petition.objects.select_related("organization").annotate(has_partners=Exists(accepted)),
+        organization__slug=slug,
+        slug=petition,
+        status__in=SHOWN,
+    )
+
+
+def _partner_boxes(petition: Petition) -> list[partners.PartnerBox]:
+    """The boxes of the form, as `partners.boxes_for` had them a few seconds ago at most."""
+    if not getattr(petition, "has_partners", True):
+        return []
+    key = f"{_CACHE}partners:{petition.pk}"
+    boxes = cache.get(key)
+    if boxes is None:
+        boxes = partners.boxes_for(petition=petition)
+        cache.set(key, boxes, PARTNERS_CACHE_SECONDS)
+    return list(boxes)
+
+
+def _sign_form(petition: Petition, data: Any = None) -> SignForm:
+    return SignForm(data, petition=petition, partner_boxes=_partner_boxes(petition))
 
 
 def _page_url(petition: Petition) -> str:
@@ -144,10 +182,10 @@ def petition_list(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def petition_page(request: HttpRequest, slug: str, petition: str) -> HttpResponse:
-    found = _petition(slug, petition)
+    found = _petition_with_partners(slug, petition)
     if request.method == "POST":
         return _sign(request, found)
-    return _page(request, found, SignForm(petition=found))
+    return _page(request, found, _sign_form(found))
 
 
 def _page(
@@ -184,7 +222,7 @@ def _sign(request: HttpRequest, petition: Petition) -> HttpResponse:
     the signature, or sends the link again to someone who had signed) and the same
     thank-you page."""
     if not petition.is_open:
-        return _page(request, petition, SignForm(petition=petition), status=409)
+        return _page(request, petition, _sign_form(petition), status=409)
     throttled = abuse.check_address(request)
     if throttled:
         return _too_many(request, petition, throttled)
@@ -192,7 +230,7 @@ def _sign(request: HttpRequest, petition: Petition) -> HttpResponse:
     thanks = reverse("petitions:thanks", args=[petition.organization.slug, petition.slug])
     if request.POST.get(HONEYPOT):
         return see_other(thanks)  # a bot: the same answer, and nothing saved
-    form = SignForm(request.POST, petition=petition)
+    form = _sign_form(petition, request.POST)
     if not form.is_valid():
         return _page(request, petition, form, status=400)
     refused = _check_challenge(request, petition, form)
@@ -207,6 +245,7 @@ def _sign(request: HttpRequest, petition: Petition) -> HttpResponse:
             data=form.person_data(source_ref=_page_url(petition)),
             show_name=form.cleaned_data["show_name"],
             comment=form.cleaned_data["comment"],
+            partners=form.ticked_partners(),
         )
     except DomainError as error:
         field = {"invalid_phone": "phone", "invalid_email": "email"}.get(error.code)
