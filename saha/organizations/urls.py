@@ -1,6 +1,6 @@
 from django.urls import path
 
-from saha.organizations import views
+from saha.organizations import public, views
 
 app_name = "organizations"
 
@@ -20,5 +20,6 @@ urlpatterns = [
     path("manage/<slug:slug>/audit/", views.audit_log, name="audit"),
     path("invitations/accept/", views.accept_invitation, name="invitation_accept"),
     path("invitations/<str:token>/", views.invitation, name="invitation"),
-    path("o/<slug:slug>/", views.public_page, name="public"),
+    path("o/<slug:slug>/", public.public_page, name="public"),
+    path("o/<slug:slug>/search/", public.search_page, name="search"),
 ]

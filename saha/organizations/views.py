@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -21,7 +21,7 @@ from saha.organizations.forms import (
     OrganizationSettingsForm,
     RoleForm,
 )
-from saha.organizations.models import Invitation, Membership, Organization
+from saha.organizations.models import Invitation, Membership
 from saha.organizations.roles import Permission, role_table
 
 AUDIT_PAGE_SIZE = 50
@@ -256,8 +256,3 @@ def accept_invitation(request: HttpRequest) -> HttpResponse:
             and services.holds_address(request.user, pending.email),
         },
     )
-
-
-def public_page(request: HttpRequest, slug: str) -> HttpResponse:
-    organization = get_object_or_404(Organization, slug=slug)
-    return render(request, "organizations/public.html", {"organization": organization})

@@ -40,6 +40,23 @@ NOT_ORGANIZATION_PAGES = {
     "o/<slug:slug>/petitions/<slug:petition>/widget/": "a public petition's embeddable counter",
     "o/<slug:slug>/petitions/<slug:petition>/count.json": "a public petition's counter",
     "s/<str:token>/": "signature confirmation: a signed token, forgeries tested in petitions",
+    "o/<slug:slug>/statements/": "published and withdrawn statements: public by design",
+    "o/<slug:slug>/statements/<slug:statement>/": "a public statement (tested in statements)",
+    "o/<slug:slug>/statements/<slug:statement>/<slug:language>/": "a public statement's version",
+    "o/<slug:slug>/statements/feed.atom": "the organization's public statements as an Atom feed",
+    "o/<slug:slug>/statements/feed/<slug:language>.atom": "the same feed in one language",
+    "o/<slug:slug>/campaigns/<slug:campaign>/feed.atom": "a public campaign's statements as a feed",
+    "o/<slug:slug>/campaigns/<slug:campaign>/feed/<slug:language>.atom": "the same, one language",
+    "o/<slug:slug>/search/": "search over the organization's public content: public by design",
+    "o/<slug:slug>/campaigns/": "published and ended campaigns: public by design",
+    "o/<slug:slug>/campaigns/<slug:campaign>/": "a public campaign hub (drafts: 404)",
+    "o/<slug:slug>/campaigns/<slug:campaign>/joined/": "after joining: the same words for everyone",
+    "o/<slug:slug>/volunteer/": "the public offer form: public by design",
+    "o/<slug:slug>/volunteer/thanks/": "after offering: the same words for everyone",
+    "o/<slug:slug>/needs/<int:pk>/": "a public need and its shifts",
+    "o/<slug:slug>/needs/<int:pk>/thanks/": "after a shift sign-up: the same words for all",
+    "v/<str:token>/": "a volunteer's own offer: a signed token, forgeries tested in volunteers",
+    "v/<str:token>/respond/": "a volunteer's answer to an invitation: a signed token",
     "media/<path:path>": "uploaded public files (logos)",
     "c/<str:token>/": "double opt-in link: a signed token, tested in messaging",
     "u/<str:token>/": "unsubscribe: a signed delivery token, forgeries tested in messaging",
@@ -84,6 +101,8 @@ PK_OBJECTS = [
     ("messages/", "broadcast"),
     ("events/", "event"),
     ("petitions/", "petition"),
+    ("statements/", "statement"),
+    ("campaigns/", "campaign"),
 ]
 
 
@@ -101,6 +120,10 @@ def kwargs_for(route: str, objects: dict[str, Any]) -> dict[str, Any]:
         kwargs["rsvp"] = objects["rsvp"].pk
     if "<int:co_host>" in route:
         kwargs["co_host"] = objects["co_host"].pk
+    if "<int:item>" in route:
+        kwargs["item"] = objects["campaign_item"].pk
+    if "<int:partner>" in route:
+        kwargs["partner"] = objects["partner"].pk
     if "<slug:language>" in route:
         kwargs["language"] = "en"
     unknown = set(re.findall(r"<\w+:(\w+)>", route)) - kwargs.keys()
@@ -135,7 +158,7 @@ def objects_of(outsider: Any) -> dict[str, Any]:
             source="manual",
         ).person
 
-    return {
+    found = {
         "organization": organization,
         "membership": outsider.membership,
         "invitation": invitation,
@@ -152,7 +175,9 @@ def objects_of(outsider: Any) -> dict[str, Any]:
         "broadcast": broadcast,
         **event_of(organization),
         **petition_of(organization),
+        **statement_of(organization),
     }
+    return {**found, **campaign_of(organization, found["event"])}
 
 
 def event_of(organization: Any) -> dict[str, Any]:
@@ -198,6 +223,42 @@ def petition_of(organization: Any) -> dict[str, Any]:
     return {"petition": petition, "signature": signature}
 
 
+def statement_of(organization: Any) -> dict[str, Any]:
+    """A draft statement of B in two languages, which B asked a third organization to co-sign."""
+    from saha.statements import services
+    from saha.statements.services import VersionText
+    from saha.testing.factories import OrganizationFactory
+
+    statement = services.create_statement(
+        actor=None,
+        organization=organization,
+        slug="b-statement",
+        versions={
+            "en": VersionText(title="B's statement", body="B"),
+            "ar": VersionText(title="بيان", body="ب"),
+        },
+    )
+    co_signer = OrganizationFactory(slug="org-d")
+    services.invite_co_signer(actor=None, statement=statement, co_signer=co_signer)
+    return {"statement": statement}
+
+
+def campaign_of(organization: Any, event: Any) -> dict[str, Any]:
+    """A published campaign of B holding B's event, with an accepted partner."""
+    from saha.campaigns import services
+    from saha.testing.factories import OrganizationFactory
+
+    campaign = services.create_campaign(
+        actor=None, organization=organization, slug="b-campaign", titles={"en": "B's campaign"}
+    )
+    item = services.add_item(actor=None, campaign=campaign, target=event)
+    services.publish(actor=None, campaign=campaign)
+    partner = OrganizationFactory(slug="org-e")
+    services.invite_partner(actor=None, campaign=campaign, partner=partner)
+    services.accept_partnership(actor=None, campaign=campaign, partner=partner)
+    return {"campaign": campaign, "campaign_item": item, "partner": partner}
+
+
 def test_member_of_a_gets_404_on_every_url_of_b(owner, outsider) -> None:
     # given organization B with a member, an invitation, people, a segment, an import, an export
     objects = objects_of(outsider)
@@ -231,3 +292,7 @@ def test_member_of_a_gets_404_on_every_url_of_b(owner, outsider) -> None:
     objects["broadcast"].refresh_from_db()
     assert objects["broadcast"].status == "draft"
     assert objects["broadcast"].versions.get().body == "B"
+    statement = objects["statement"]
+    statement.refresh_from_db()
+    assert statement.status == "draft" and statement.versions.count() == 2
+    assert statement.co_signer_links.get().accepted_at is None
