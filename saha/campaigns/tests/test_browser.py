@@ -110,3 +110,47 @@ def test_a_visitor_joins_without_javascript_on_a_phone(
     check_page(page, "ar")
     screenshot(page, "joined")
     assert CampaignSignup.objects.filter(campaign=campaign).count() == 1
+
+
+def test_a_second_organization_co_hosts_and_its_box_reaches_only_its_list(
+    make_page: Any, organizer: Any, outsider: Any, org_a: Any, org_b: Any, screenshot: Any
+) -> None:
+    """The host asks org-b (in English); org-b's owner accepts (in Arabic); the hub then
+    names it and offers its box; a visitor ticking it lands in org-b's list only."""
+    from saha.campaigns import services
+    from saha.campaigns.tests.helpers import new_campaign
+    from saha.supporters.models import Person
+
+    campaign = new_campaign(org_a)
+    services.add_item(actor="t", campaign=campaign, target=new_event(org_a))
+    host = make_page(locale="en")
+    log_in(host, organizer.user)
+    host.goto(f"{CAMPAIGNS}{campaign.pk}/")
+    host.locator("#partners input[name=organization]").fill(org_b.slug)
+    host.locator("#partners button[type=submit]").last.click()
+    expect(host.locator(f"[data-partner='{org_b.slug}'] .badge")).to_be_visible()  # asked
+    check_page(host, "en")
+
+    partner = make_page(locale="ar")
+    log_in(partner, outsider.user)
+    partner.goto(f"/manage/{org_b.slug}/campaigns/")
+    check_page(partner, "ar")
+    partner.locator("form[action$='/partnership/accept/'] button").click()
+    expect(partner.locator(".messages .success")).to_be_visible()
+    check_page(partner, "ar")
+    screenshot(partner, "partner-accepted")
+
+    visitor = make_page(locale="en", javascript=False)
+    visitor.goto(f"/o/org-a/campaigns/{campaign.slug}/")
+    expect(visitor.locator("main")).to_contain_text(org_b.names["en"])
+    box = visitor.locator(f"input[name=partner_{org_b.pk}]")
+    expect(box).not_to_be_checked()
+    visitor.locator("input[name=given_name]").fill("Rima")
+    visitor.locator("input[name=email]").fill("rima@example.org")
+    box.check()
+    visitor.locator("form.join-form button[type=submit]").click()
+    expect(visitor).to_have_url(re.compile(r"/joined/$"))
+    check_page(visitor, "en")
+
+    assert Person.objects.filter(organization=org_b, emails__address="rima@example.org").exists()
+    assert console_errors(host) == [] and console_errors(partner) == []
