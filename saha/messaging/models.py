@@ -11,6 +11,8 @@ blindly). See `outbox.py` and docs/messaging.md.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -35,8 +37,8 @@ class MessagingSettings(OrganizationOwned):
     )
     # SMS are held, not sent, between these hours in the organization's time
     # zone (unless urgent); equal values switch quiet hours off.
-    quiet_start = models.TimeField(_("no SMS from"), default="21:00")
-    quiet_end = models.TimeField(_("no SMS until"), default="09:00")
+    quiet_start = models.TimeField(_("no SMS from"), default=dt.time(21, 0))
+    quiet_end = models.TimeField(_("no SMS until"), default=dt.time(9, 0))
     # A webhook secret for inbound SMS and bounce reports, in the URL.
     webhook_key = models.CharField(max_length=64, blank=True)
 

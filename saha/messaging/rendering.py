@@ -76,9 +76,7 @@ def markdown_to_html(text: str) -> str:
     html_text = _markdown.render(MERGE_FIELD.sub(hide, text))
     # Put back escaped: a fallback is text typed by a member, never markup
     # (`{{ x | <script> }}` must not reach a page or an email as a tag).
-    return re.sub(
-        r"SAHAMERGE(\d+)Z", lambda m: html.escape(fields[int(m.group(1))]), html_text
-    )
+    return re.sub(r"SAHAMERGE(\d+)Z", lambda m: html.escape(fields[int(m.group(1))]), html_text)
 
 
 def markdown_to_text(text: str) -> str:

@@ -91,10 +91,26 @@ class TestQuietHours:
 
 
 def test_a_merge_field_fallback_is_text_never_markup():
-    html_text = rendering.markdown_to_html('Hello {{ given_name | <img src=x onerror="alert(1)"> }}')
+    html_text = rendering.markdown_to_html(
+        'Hello {{ given_name | <img src=x onerror="alert(1)"> }}'
+    )
 
     assert "<img" not in html_text
     assert "&lt;img" in html_text
     # Filled for a recipient, the fallback stays text too.
     compiled = rendering.merge(html_text, {}, escape=True)
     assert "<img" not in compiled
+
+
+@pytest.mark.django_db
+def test_settings_made_a_moment_ago_have_quiet_hours_as_times(org_a):
+    """The first SMS of an organization is composed with the settings just created."""
+    import datetime as _dt
+
+    from saha.messaging.quiet import is_quiet
+    from saha.messaging.services import messaging_settings
+
+    made = messaging_settings(org_a)
+
+    assert (made.quiet_start, made.quiet_end) == (_dt.time(21, 0), _dt.time(9, 0))
+    assert is_quiet(_dt.time(23, 0), made.quiet_start, made.quiet_end)
