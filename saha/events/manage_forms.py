@@ -24,6 +24,9 @@ from saha.organizations.models import Organization
 from saha.supporters.services import PersonData
 
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"
+# Dates a person may mean. Beyond them a zone's offset can carry a time past year 1 or
+# year 9999, which Python cannot represent.
+YEARS = (1900, 2200)
 # Minutes before the start; the organizer ticks any of them.
 REMINDER_CHOICES = [
     (7 * 24 * 60, _("One week before")),
@@ -48,25 +51,45 @@ class LocalDateTimeField(forms.Field):
     never the page's (whose clock changes on other nights)."""
 
     widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format=LOCAL_INPUT)
-    default_error_messages = {"invalid": _("Enter a date and time.")}
+    default_error_messages = {
+        "invalid": _("Enter a date and time."),
+        "out_of_range": _("Enter a date between the years %(first)s and %(last)s."),
+    }
 
     def to_python(self, value: Any) -> dt.datetime | None:
         if value in self.empty_values:
             return None
         if isinstance(value, dt.datetime):
-            return value.replace(tzinfo=None)
+            return self._in_range(value.replace(tzinfo=None))
         text = str(value).strip().replace(" ", "T")
         for layout in (LOCAL_INPUT, f"{LOCAL_INPUT}:%S"):
             try:
-                return dt.datetime.strptime(text, layout)
+                parsed = dt.datetime.strptime(text, layout)
             except ValueError:
                 continue
+            return self._in_range(parsed)
         raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+
+    def _in_range(self, value: dt.datetime) -> dt.datetime:
+        if not YEARS[0] <= value.year <= YEARS[1]:
+            raise forms.ValidationError(
+                self.error_messages["out_of_range"],
+                code="out_of_range",
+                params={"first": YEARS[0], "last": YEARS[1]},
+            )
+        return value
 
 
 def in_zone(local: dt.datetime, zone_name: str) -> dt.datetime:
     """The instant a wall-clock time names in a zone. A time the clocks skip, or one they
     pass twice (when they go back), is refused rather than guessed."""
+    if not YEARS[0] <= local.year <= YEARS[1]:
+        # Year 1 or 9999 moved by the zone's offset is past what Python can hold.
+        raise forms.ValidationError(
+            _("Enter a date between the years %(first)s and %(last)s."),
+            code="out_of_range",
+            params={"first": YEARS[0], "last": YEARS[1]},
+        )
     zone = zoneinfo.ZoneInfo(zone_name)
     first, second = local.replace(tzinfo=zone, fold=0), local.replace(tzinfo=zone, fold=1)
     back = first.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None)

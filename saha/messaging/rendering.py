@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import html
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -68,15 +69,22 @@ def markdown_to_html(text: str) -> str:
     """Markdown to HTML, merge fields left intact, in link addresses too (where
     Markdown would percent-encode their braces)."""
     fields: list[str] = []
+    # Letters and digits only, so Markdown leaves it alone; new on every call, so
+    # no text can spell one in advance and have it replaced.
+    token = secrets.token_hex(8)
 
     def hide(match: re.Match[str]) -> str:
         fields.append(match.group(0))
-        return f"SAHAMERGE{len(fields) - 1}Z"
+        return f"SAHA{token}M{len(fields) - 1}Z"
+
+    def show(match: re.Match[str]) -> str:
+        index = int(match.group(1))
+        # Put back escaped: a fallback is text typed by a member, never markup
+        # (`{{ x | <script> }}` must not reach a page or an email as a tag).
+        return html.escape(fields[index]) if index < len(fields) else match.group(0)
 
     html_text = _markdown.render(MERGE_FIELD.sub(hide, text))
-    # Put back escaped: a fallback is text typed by a member, never markup
-    # (`{{ x | <script> }}` must not reach a page or an email as a tag).
-    return re.sub(r"SAHAMERGE(\d+)Z", lambda m: html.escape(fields[int(m.group(1))]), html_text)
+    return re.sub(rf"SAHA{token}M(\d{{1,9}})Z", show, html_text)
 
 
 def markdown_to_text(text: str) -> str:

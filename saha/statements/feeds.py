@@ -2,12 +2,14 @@
 
 Each entry carries its own `xml:lang`, a stable `tag:` id (the same in the
 organization's feed and in a campaign's), the version page as its alternate
-link with `hreflang`, and the whole text as sanitized HTML, with the date line
-and the signatories. A withdrawn statement stays in the feed, its note first.
+link with `hreflang`, and the text as sanitized HTML inside a block that says
+its language and direction, with the date line and the signatories. A
+withdrawn statement stays in the feed, its note first.
 
-The same rows give the same bytes (an empty feed is dated by the organization,
-not by the clock), so the ETag is a hash of the body and a reader polling an
-unchanged feed gets a 304.
+A feed holds the newest entries only (MAX_ENTRIES), and each entry at most
+MAX_SOURCE characters of its text; a longer one ends with a link to its page.
+Every string is written through `xml_safe`: a control character typed in a
+name or a title anywhere in Saha cannot make the feed invalid XML.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -24,7 +27,9 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.feedgenerator import Atom1Feed, rfc3339_date
 from django.utils.translation import gettext as _
+from django.utils.xmlutils import SimplerXMLGenerator
 
+from saha.core.markdown import xml_safe
 from saha.core.public_pages import absolute
 from saha.organizations.models import Organization
 from saha.statements.models import (
@@ -37,12 +42,15 @@ from saha.statements.models import (
 from saha.statements.rendering import (
     body_html,
     date_line,
+    direction,
     name_in,
     names_list,
     withdrawal_note,
 )
 
-MAX_STATEMENTS = 50
+MAX_STATEMENTS = 30
+MAX_ENTRIES = 30
+MAX_SOURCE = 20_000
 
 
 def tag_uri(when: dt.date | dt.datetime, specific: str) -> str:
@@ -73,8 +81,27 @@ def feed_statements(statements: StatementQuerySet) -> list[Statement]:
     )
 
 
+class SafeXMLGenerator(SimplerXMLGenerator):
+    """Writes every text and attribute value without the characters XML 1.0 forbids."""
+
+    def characters(self, content: str) -> None:
+        super().characters(xml_safe(content))
+
+    def startElement(self, name: str, attrs: Any) -> None:
+        safe: Any = {key: xml_safe(str(value)) for key, value in (attrs or {}).items()}
+        super().startElement(name, safe)
+
+
 class StatementFeed(Atom1Feed):
     """Django's Atom writer with per-entry `xml:lang`, `hreflang` links and HTML content."""
+
+    def write(self, outfile, encoding):
+        handler = SafeXMLGenerator(outfile, encoding, short_empty_elements=True)
+        handler.startDocument()
+        handler.startElement("feed", self.root_attributes())
+        self.add_root_elements(handler)
+        self.write_items(handler)
+        handler.endElement("feed")
 
     def latest_post_date(self) -> dt.datetime:
         dates = [item["updateddate"] for item in self.items if item.get("updateddate")]
@@ -137,6 +164,8 @@ def build(head: FeedHead, statements: Iterable[Statement], language: str | None)
     )
     for statement in statements:
         for version in statement.versions.all():
+            if len(feed.items) >= MAX_ENTRIES:
+                break
             if language is None or version.language == language:
                 _add_entry(feed, statement, version)
     return Built(feed.writeString("utf-8").encode("utf-8"), feed.latest_post_date())
@@ -145,6 +174,7 @@ def build(head: FeedHead, statements: Iterable[Statement], language: str | None)
 def _add_entry(feed: StatementFeed, statement: Statement, version: StatementVersion) -> None:
     withdrawn = statement.status == StatementStatus.WITHDRAWN
     organization = statement.organization
+    note = withdrawal_note(statement, version.language)
     with translation.override(version.language):
         title = _("Withdrawn: %(title)s") % {"title": version.title} if withdrawn else version.title
         content = render_to_string(
@@ -153,9 +183,13 @@ def _add_entry(feed: StatementFeed, statement: Statement, version: StatementVers
                 "statement": statement,
                 "version": version,
                 "withdrawn": withdrawn,
-                "note": withdrawal_note(statement, version.language),
+                "note": note,
+                "note_direction": direction(note[0]) if note else "",
                 "date_line": date_line(statement, version),
-                "body": body_html(version.body),
+                "body": body_html(_shortened(version.body)),
+                "shortened": len(version.body) > MAX_SOURCE,
+                "link": version_url(statement, version.language),
+                "direction": direction(version.language),
                 "issuer": name_in(organization, version.language),
                 "co_signers": names_list(
                     [name_in(link.co_signer, version.language) for link in statement.signed]  # type: ignore[attr-defined]
@@ -175,3 +209,17 @@ def _add_entry(feed: StatementFeed, statement: Statement, version: StatementVers
         language=version.language,
         summary=version.summary,
     )
+
+
+def _shortened(text: str) -> str:
+    """At most MAX_SOURCE characters, cut at a paragraph (or at least a word) and ended
+    with an ellipsis; the entry then links to the page for the rest."""
+    if len(text) <= MAX_SOURCE:
+        return text
+    head = text[:MAX_SOURCE]
+    for mark in ("\n\n", "\n", " "):
+        cut = head.rfind(mark)
+        if cut > MAX_SOURCE // 2:
+            head = head[:cut]
+            break
+    return head.rstrip() + " …"

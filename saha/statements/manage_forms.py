@@ -237,7 +237,10 @@ class CoSignerForm(forms.Form):
 
 def slug_from(typed: str) -> str:
     """ "green-coast", "/o/green-coast/" or "https://saha.example/o/green-coast/statements/"."""
-    path = urlsplit(typed.strip()).path if "://" in typed else typed.strip()
+    try:
+        path = urlsplit(typed.strip()).path if "://" in typed else typed.strip()
+    except ValueError:  # "https://[x/o/abc/": not an address, so no organization's
+        return ""
     parts = [part for part in path.split("/") if part]
     if len(parts) >= 2 and parts[0] == "o":
         return parts[1].lower()

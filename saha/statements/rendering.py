@@ -1,10 +1,10 @@
 """A statement's text as HTML, and the lines around it: the date line and the signatories.
 
-The body is Markdown, rendered by messaging's renderer: raw HTML is switched
-off and markdown-it refuses `javascript:`, `vbscript:`, `file:` and non-image
-`data:` links. That renderer keeps broadcast merge fields (`{{ name | x }}`)
-out of Markdown and puts them back as typed; a statement has no merge fields,
-so anything shaped like one is escaped first and comes out as plain text.
+The body is Markdown, rendered by saha.core.markdown.public_html: raw HTML
+off, then sanitized with nh3 against a short allow-list (links http, https and
+mailto only, marked nofollow); an image becomes a link to it, never an <img>
+that readers' browsers would fetch from somebody else's server. A statement
+has no merge fields: `{{ name }}` is text.
 
 The date line and the signatories belong to the statement's text, so they are
 written in the version's language, whatever the page's.
@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.utils import translation
 from django.utils.formats import date_format
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 from django.utils.text import get_text_list
 from django.utils.translation import get_language_info, pgettext
 from django.utils.translation import gettext as _
 
-from saha.messaging.rendering import markdown_to_html
+from saha.core.markdown import public_html
 
 if TYPE_CHECKING:
     from saha.organizations.models import Organization
@@ -33,8 +33,7 @@ OWN_NAMES = {"ar": "العربية", "en": "English", "fr": "Français"}
 
 
 def body_html(text: str) -> SafeString:
-    # Raw HTML is off and merge-field fallbacks come back escaped (markdown_to_html).
-    return mark_safe(markdown_to_html(text))  # noqa: S308
+    return public_html(text)
 
 
 def own_name(language: str) -> str:

@@ -8,7 +8,9 @@ it once and leave one audit row. A withdrawn statement is frozen: it stays
 public, saying it was withdrawn, and nothing of it can be edited.
 
 Co-signing mirrors event co-hosting: the host asks another organization; one of
-that organization's admins accepts (or declines); only then is it named.
+that organization's admins accepts (or declines); only then is it named. It
+accepts a text: when the host rewords a version (its title or its text) or removes
+one, every co-signer that had accepted is asked again, and is not named meanwhile.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from saha.core import audit
 from saha.core.errors import Conflict, DomainError, PermissionDeniedError
+from saha.core.markdown import xml_safe
 from saha.organizations.models import Membership, Organization
 from saha.organizations.roles import Permission
 from saha.statements.models import CoSigner, Statement, StatementStatus, StatementVersion
@@ -48,14 +51,19 @@ class VersionText:
     machine_translated: bool = False
 
     def cleaned(self) -> VersionText:
+        """Trimmed, and without the characters XML cannot hold (they would break the feeds)."""
         return VersionText(
-            title=self.title.strip(),
-            body=self.body.strip(),
-            summary=self.summary.strip(),
-            issuing_body=self.issuing_body.strip(),
-            place=self.place.strip(),
+            title=_clean(self.title),
+            body=_clean(self.body),
+            summary=_clean(self.summary),
+            issuing_body=_clean(self.issuing_body),
+            place=_clean(self.place),
             machine_translated=bool(self.machine_translated),
         )
+
+
+def _clean(value: str) -> str:
+    return xml_safe(value).strip()
 
 
 def _user(actor: Any) -> Any:
@@ -157,13 +165,18 @@ def save_version(
         if version is None:
             version = _new_version(statement, language, text)
             audit.log(actor, "statements.version.added", statement, {"language": language})
+            # Co-signers would otherwise be named under a text they have not read.
+            _ask_again(actor, statement, language)
         else:
+            reworded = (version.title, version.body) != (text.title, text.body)
             fields = ["title", "body", "summary", "issuing_body", "place", "machine_translated"]
             for name in fields:
                 setattr(version, name, getattr(text, name))
             version.modified_at = now
             version.save(update_fields=[*fields, "modified_at"])
             audit.log(actor, "statements.version.changed", statement, {"language": language})
+            if reworded:
+                _ask_again(actor, statement, language)
         _touch(statement, now)
     return version
 
@@ -187,6 +200,7 @@ def remove_version(*, actor: Any, statement: Statement, language: str) -> bool:
             statement.original_language = current.original_language
         _touch(statement)
         audit.log(actor, "statements.version.removed", statement, {"language": language})
+        _ask_again(actor, statement, language)
     return True
 
 
@@ -206,8 +220,8 @@ def set_date_line(
         if original_language not in versions:
             raise DomainError("unknown_language", _("The original must be one of the versions."))
         for language, version in versions.items():
-            version.issuing_body = issuing_bodies.get(language, version.issuing_body).strip()
-            version.place = places.get(language, version.place).strip()
+            version.issuing_body = _clean(issuing_bodies.get(language, version.issuing_body))
+            version.place = _clean(places.get(language, version.place))
             if len(version.issuing_body) > LIMITS["issuing_body"] or len(version.place) > 100:
                 raise DomainError("too_long", _("A field is longer than allowed."))
             version.save(update_fields=["issuing_body", "place"])
@@ -319,9 +333,9 @@ def withdraw(*, actor: Any, statement: Statement, notes: dict[str, str]) -> bool
     """Withdraw a published statement: it stays public, saying so, with the note (one per
     language) above its text."""
     cleaned = {
-        language: note.strip()[:MAX_NOTE]
+        language: _clean(note)[:MAX_NOTE]
         for language, note in notes.items()
-        if language in known_languages() and note.strip()
+        if language in known_languages() and _clean(note)
     }
     if not cleaned:
         raise DomainError("note_required", _("Say why the statement is withdrawn."))
@@ -390,6 +404,26 @@ def accept_co_signing(*, actor: Any, statement: Statement, co_signer: Organizati
     return bool(accepted)
 
 
+def _ask_again(actor: Any, statement: Statement, language: str) -> int:
+    """The text the co-signers accepted has changed: they are no longer named until
+    they accept it again (their invitation is open once more). Run under the
+    statement's lock, which accepting takes too."""
+    links = list(
+        CoSigner.objects.filter(statement=statement, accepted_at__isnull=False)
+        .select_related("co_signer")
+        .order_by("pk")
+    )
+    if links:
+        CoSigner.objects.filter(pk__in=[link.pk for link in links]).update(
+            accepted_at=None, accepted_by=None
+        )
+    for link in links:
+        _log_both(
+            actor, "statements.co_signer.asked_again", statement, link.co_signer, language=language
+        )
+    return len(links)
+
+
 def remove_co_signer(*, actor: Any, statement: Statement, co_signer: Organization) -> bool:
     """The host removes a co-signer, or the co-signer declines or takes its name back."""
     with transaction.atomic():
@@ -401,7 +435,9 @@ def remove_co_signer(*, actor: Any, statement: Statement, co_signer: Organizatio
     return bool(removed)
 
 
-def _log_both(actor: Any, action: str, statement: Statement, co_signer: Organization) -> None:
-    data = {"organization": co_signer.slug, "host": statement.organization.slug}
+def _log_both(
+    actor: Any, action: str, statement: Statement, co_signer: Organization, **extra: str
+) -> None:
+    data = {"organization": co_signer.slug, "host": statement.organization.slug, **extra}
     audit.log(actor, action, statement, data)
     audit.log(actor, action, statement, data, organization=co_signer)

@@ -30,6 +30,22 @@ class TestMerge:
         merged = rendering.merge(html, {"given_name": "Rania"}, escape=True)
         assert 'href="https://x.org/?who=Rania"' in merged
 
+    def test_a_typed_placeholder_is_only_text(self) -> None:
+        # The old fixed marker, typed by a member with an index out of range, was a 500.
+        for typed in ("SAHAMERGE7Z", "SAHAMERGE0Z", "SAHA0000000000000000M7Z"):
+            html = rendering.markdown_to_html(f"Hi {typed} and {{{{ given_name | friend }}}}")
+            assert typed in html
+            assert "{{ given_name | friend }}" in html
+
+    def test_the_placeholder_differs_on_every_call(self, monkeypatch) -> None:
+        tokens = iter(["aaaa", "bbbb"])
+        monkeypatch.setattr(rendering.secrets, "token_hex", lambda _n: next(tokens))
+        rendering.markdown_to_html("{{ given_name }}")  # uses "SAHAaaaaM0Z"
+        # The first call's marker, typed into the next message, is plain text there.
+        html = rendering.markdown_to_html("SAHAaaaaM0Z SAHAbbbbM5Z {{ given_name }}")
+        assert html == "<p>SAHAaaaaM0Z SAHAbbbbM5Z {{ given_name }}</p>\n"
+        assert "SAHAbbbbM5Z" in html  # out of range: left as typed
+
     def test_links_are_spelled_out_in_the_text_part(self) -> None:
         text = rendering.markdown_to_text("Come [to the rally](https://x.org/r) at 5.")
         assert text == "Come to the rally (https://x.org/r) at 5."

@@ -4,6 +4,7 @@ An organization that was not asked sees nothing of the statement."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -13,9 +14,9 @@ from django.urls import reverse
 from saha.core.errors import DomainError
 from saha.core.models import AuditEntry
 from saha.organizations.roles import Role
-from saha.statements import services
+from saha.statements import queries, services
 from saha.statements.models import CoSigner, Statement
-from saha.statements.tests.helpers import make_statement
+from saha.statements.tests.helpers import TEXTS, make_statement
 from saha.testing.factories import MembershipFactory, OrganizationFactory
 
 pytestmark = pytest.mark.django_db
@@ -152,14 +153,86 @@ class TestThePages:
     ) -> None:
         statement = make_statement(org_a)
         client = organizer.client()
-        for typed in ("nobody-here", "org-a", "https://saha.example/o/org-a/"):
+        malformed = ("https://[x/o/abc/", "http://[::1/o/org-b/", "https://x]/o/org-b/")
+        for typed in ("nobody-here", "org-a", "https://saha.example/o/org-a/", *malformed):
             response = client.post(
                 url("manage_co_signer_add", "org-a", statement.pk), {"organization": typed}
             )
             assert response.status_code == 400, typed
-            assert response.context["co_signer_form"].errors["organization"]
+            assert response.context["co_signer_form"].errors["organization"], typed
+        assert not CoSigner.objects.exists()
         response = client.post(
             url("manage_co_signer_add", "org-a", statement.pk),
             {"organization": "https://saha.example/o/org-b/statements/"},
         )
         assert response.status_code == 302 and CoSigner.objects.get().co_signer.slug == "org-b"
+
+
+class TestAskedAgainWhenTheTextChanges:
+    """A co-signer accepted a text: reworded or cut, it is asked again and not named
+    meanwhile; both organizations' logs say so."""
+
+    @pytest.fixture
+    def signed(self, org_a: Any, org_b: Any) -> Statement:
+        statement = make_statement(org_a, languages=("ar", "en"), publish=True)
+        services.invite_co_signer(actor="test", statement=statement, co_signer=org_b)
+        services.accept_co_signing(actor="test", statement=statement, co_signer=org_b)
+        return statement
+
+    @staticmethod
+    def reworded(**changes: str) -> services.VersionText:
+        return dataclasses.replace(TEXTS["en"], **changes)
+
+    def test_a_change_to_the_summary_or_the_place_keeps_them(
+        self, client: Client, signed: Statement
+    ) -> None:
+        text = self.reworded(summary="Another summary.", place="Saida")
+        services.save_version(actor="test", statement=signed, language="en", text=text)
+        assert CoSigner.objects.get().accepted_at is not None
+        assert not AuditEntry.objects.filter(action="statements.co_signer.asked_again").exists()
+        assert named_on(client, signed)
+
+    @pytest.mark.parametrize("field", ["title", "body"])
+    def test_a_new_title_or_text_asks_them_again(
+        self, client: Client, signed: Statement, org_b: Any, field: str
+    ) -> None:
+        text = self.reworded(**{field: "Changed after they signed."})
+        services.save_version(actor="test", statement=signed, language="en", text=text)
+        link = CoSigner.objects.get()
+        assert link.accepted_at is None and link.accepted_by is None
+        assert not named_on(client, signed)
+        again = AuditEntry.objects.filter(action="statements.co_signer.asked_again")
+        assert sorted(again.values_list("organization__slug", flat=True)) == ["org-a", "org-b"]
+        assert all(entry.data["language"] == "en" for entry in again)
+        # The invitation is open again; accepting the new text names it again.
+        assert [i.statement_id for i in queries.invitations_for(org_b)] == [signed.pk]
+        services.accept_co_signing(actor="test", statement=signed, co_signer=org_b)
+        assert named_on(client, signed)
+
+    def test_a_new_language_version_asks_them_again(self, signed: Statement) -> None:
+        text = services.VersionText(title="Déclaration", body="Un texte qu'ils n'ont pas lu.")
+        services.save_version(actor="test", statement=signed, language="fr", text=text)
+        assert CoSigner.objects.get().accepted_at is None
+
+    def test_removing_a_version_asks_them_again(self, signed: Statement) -> None:
+        assert services.remove_version(actor="test", statement=signed, language="ar")
+        assert CoSigner.objects.get().accepted_at is None
+        again = AuditEntry.objects.filter(action="statements.co_signer.asked_again")
+        assert sorted(again.values_list("organization__slug", flat=True)) == ["org-a", "org-b"]
+
+    def test_the_host_is_warned_before_saving_and_told_after(
+        self, client: Client, signed: Statement, organizer: Any
+    ) -> None:
+        host = organizer.client()
+        edit = url("manage_version", "org-a", signed.pk, "en")
+        assert 'class="message warning co-signers-warning"' in host.get(edit).content.decode()
+        detail = host.get(url("manage_statement", "org-a", signed.pk)).content.decode()
+        assert "co-signers-warning" in detail
+        form = {"title": "A new title", "body": TEXTS["en"].body, "summary": "", "place": ""}
+        response = host.post(edit, form, follow=True)
+        assert response.status_code == 200
+        assert CoSigner.objects.get().accepted_at is None
+        assert len(list(response.context["messages"])) == 2  # saved; asked again
+        assert not named_on(client, signed)
+        # Nobody left to ask: no warning.
+        assert "co-signers-warning" not in host.get(edit).content.decode()

@@ -36,7 +36,7 @@ from saha.statements.manage_forms import (
     VersionForm,
     WithdrawForm,
 )
-from saha.statements.models import Statement, StatementStatus, StatementVersion
+from saha.statements.models import CoSigner, Statement, StatementStatus, StatementVersion
 from saha.statements.rendering import date_line, direction, known_languages, own_name
 from saha.statements.views.public import page_context, print_page
 
@@ -119,6 +119,7 @@ def _detail_page(
     status: int = 200,
 ) -> HttpResponse:
     organization = statement.organization
+    co_signers = queries.co_signers_of(statement)
     versions = [
         {
             "version": v,
@@ -135,7 +136,8 @@ def _detail_page(
         "add_version_form": AddVersionForm(statement=statement),
         "schedule_form": schedule_form or ScheduleForm(time_zone=organization.time_zone),
         "co_signer_form": co_signer_form or CoSignerForm(statement=statement),
-        "co_signers": queries.co_signers_of(statement),
+        "co_signers": co_signers,
+        "co_signed": sum(1 for link in co_signers if link.accepted_at),
         "editable": statement.status != StatementStatus.WITHDRAWN,
     }
     return render(request, "statements/manage/detail.html", context, status=status)
@@ -190,8 +192,20 @@ def _version_form_page(
         "language": form.language,
         "language_name": own_name(form.language),
         "existing": statement is not None and _version(statement, form.language) is not None,
+        "co_signed": _accepted(statement) if statement is not None else 0,
     }
     return render(request, "statements/manage/version_form.html", context, status=status)
+
+
+def _accepted(statement: Statement) -> int:
+    return CoSigner.objects.filter(statement=statement, accepted_at__isnull=False).count()
+
+
+def _asked_again(request: HttpRequest, before: int, statement: Statement) -> None:
+    if before and not _accepted(statement):
+        messages.warning(
+            request, _("The text changed: the co-signers are asked to confirm it again.")
+        )
 
 
 @organization_view(CONTENT)
@@ -210,6 +224,7 @@ def version_edit(request: HttpRequest, pk: int, language: str) -> HttpResponse:
         return _version_form_page(request, form, statement)
     if not form.is_valid():
         return _version_form_page(request, form, statement, status=400)
+    before = _accepted(statement)
     try:
         services.save_version(
             actor=request.user, statement=statement, language=language, text=form.text()
@@ -220,6 +235,7 @@ def version_edit(request: HttpRequest, pk: int, language: str) -> HttpResponse:
     messages.success(
         request, _("The %(language)s version is saved.") % {"language": own_name(language)}
     )
+    _asked_again(request, before, statement)
     return to_statement(statement)
 
 
@@ -241,6 +257,7 @@ def version_add(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def version_remove(request: HttpRequest, pk: int, language: str) -> HttpResponse:
     statement = statement_of(request, pk)
+    before = _accepted(statement)
     try:
         removed = services.remove_version(
             actor=request.user, statement=statement, language=language
@@ -251,6 +268,7 @@ def version_remove(request: HttpRequest, pk: int, language: str) -> HttpResponse
         messages.success(
             request, _("The %(language)s version is removed.") % {"language": own_name(language)}
         )
+        _asked_again(request, before, statement)
     return to_statement(statement)
 
 
