@@ -1,6 +1,8 @@
 """The demo campaign: keep the public beach open and clean, gathering the demo
 organization's statement, clean-up and petition, with goals, and a second demo
-organization as its accepted partner, so that the partner's box shows on the forms.
+organization as its accepted partner, so that the partner's box shows on the forms
+(unless an organization not made by the demo holds the partner's slug: it is left
+alone, and the campaign has no partner).
 
 Loaded once however often `saha demo` runs, and nothing is sent: making an
 organization, a campaign and a partnership sends no message.
@@ -114,6 +116,9 @@ def _gather(campaign: Campaign) -> None:
 
 
 def _partner(campaign: Campaign, owner: Any) -> None:
+    """The demo's own partner organization, made by the demo for its owner. An
+    organization that took the slug otherwise is someone else's: the demo neither
+    joins it nor names it a partner (the campaign goes without one)."""
     partner = Organization.objects.filter(slug=PARTNER_SLUG).first()
     if partner is None:
         partner = create_organization(
@@ -124,9 +129,8 @@ def _partner(campaign: Campaign, owner: Any) -> None:
             default_language=settings.LANGUAGE_CODE,
             time_zone="Asia/Beirut",
         )
-    Membership.objects.get_or_create(
-        organization=partner, user=owner, defaults={"role": Role.OWNER}
-    )
+    elif not Membership.objects.filter(organization=partner, user=owner, role=Role.OWNER).exists():
+        return
     if not Partner.objects.filter(campaign=campaign, partner=partner).exists():
         services.invite_partner(actor=ACTOR, campaign=campaign, partner=partner)
     services.accept_partnership(actor=ACTOR, campaign=campaign, partner=partner)

@@ -44,8 +44,9 @@ class JoinForm(forms.Form):
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
     )
     language = forms.ChoiceField(label=_("Language for our messages"), choices=())
-    consent_email = forms.BooleanField(required=False, initial=False)
-    consent_sms = forms.BooleanField(required=False, initial=False)
+    # No suffix on the boxes: the words shown are exactly the words kept with the yes.
+    consent_email = forms.BooleanField(required=False, initial=False, label_suffix="")
+    consent_sms = forms.BooleanField(required=False, initial=False, label_suffix="")
 
     def __init__(
         self,
@@ -68,7 +69,7 @@ class JoinForm(forms.Form):
         for box in self.boxes:
             # Unticked unless the person ticks it: sharing is never the default.
             self.fields[box.field_name] = forms.BooleanField(
-                required=False, initial=False, label=box.wording
+                required=False, initial=False, label=box.wording, label_suffix=""
             )
 
     def clean(self) -> dict[str, Any]:

@@ -8,6 +8,7 @@ default of its kind in that language (never another language's words).
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,10 +22,12 @@ from saha.campaigns import queries
 from saha.campaigns.models import Campaign, CampaignItem
 from saha.campaigns.progress import Progress
 from saha.campaigns.queries import Shown, pick
+from saha.core.markdown import public_html
 from saha.events.models import EventStatus
-from saha.messaging.rendering import markdown_to_html
+from saha.statements.models import StatementStatus
 
 EXCERPT_CHARS = 220
+NOTHING = Shown("", "")
 DEFAULT_LABELS = {
     "statement": _("Read the statement"),
     "event": _("RSVP"),
@@ -43,7 +46,13 @@ class Card:
     # Whether the button calls to act now (an event still taking answers, an open
     # petition); otherwise the card links to the page without the call.
     active: bool = True
-    count: int | None = None  # a petition's signatures, an event's people coming
+    count: int | None = None  # a petition's signatures
+    # An event's places left, only when it has a capacity: what its own page shows (it
+    # never shows how many are coming otherwise).
+    places_left: int | None = None
+    # A withdrawn statement stays on the hub, marked, with why, and no call to act.
+    withdrawn: bool = False
+    note: Shown = NOTHING
 
     @property
     def target(self) -> Any:
@@ -60,8 +69,9 @@ def excerpt(text: str) -> str:
 
 
 def markdown_text(text: str) -> str:
-    """Markdown as plain words, for excerpts and link previews."""
-    return " ".join(strip_tags(markdown_to_html(text)).split())
+    """Markdown as plain words, for excerpts and link previews: the characters themselves,
+    not their HTML entities (the template escapes them once)."""
+    return " ".join(html.unescape(strip_tags(public_html(text))).split())
 
 
 def cards(campaign: Campaign, items: list[CampaignItem], progress: Progress) -> list[Card]:
@@ -74,7 +84,7 @@ def cards(campaign: Campaign, items: list[CampaignItem], progress: Progress) -> 
         if item.statement is not None:
             found.append(_statement_card(item, slug))
         elif item.event is not None:
-            found.append(_event_card(item, slug, fallback, progress))
+            found.append(_event_card(item, slug, fallback))
         elif item.petition is not None:
             found.append(_petition_card(item, slug, fallback, progress))
     return found
@@ -88,6 +98,8 @@ def _statement_card(item: CampaignItem, slug: str) -> Card:
     line = ""
     if version is not None:
         line = version.summary or excerpt(markdown_text(version.body))
+    withdrawn = statement.status == StatementStatus.WITHDRAWN
+    note = pick(statement.withdrawal_notes or {}, statement.original_language)
     return Card(
         item=item,
         kind="statement",
@@ -95,14 +107,16 @@ def _statement_card(item: CampaignItem, slug: str) -> Card:
         excerpt=Shown(line, version.language if version else ""),
         url=reverse("statements:statement", args=[slug, statement.slug]),
         label=label_for(item),
+        active=not withdrawn,
+        withdrawn=withdrawn,
+        note=Shown(excerpt(note.text), note.language) if withdrawn else NOTHING,
     )
 
 
-def _event_card(item: CampaignItem, slug: str, fallback: str, progress: Progress) -> Card:
+def _event_card(item: CampaignItem, slug: str, fallback: str) -> Card:
     event = item.event
     assert event is not None
     description = pick(event.descriptions, fallback)
-    tally = progress.tallies.get(event.pk)
     return Card(
         item=item,
         kind="event",
@@ -111,7 +125,8 @@ def _event_card(item: CampaignItem, slug: str, fallback: str, progress: Progress
         url=reverse("events:event", args=[slug, event.slug]),
         label=label_for(item),
         active=event.status == EventStatus.PUBLISHED and event.ends_at >= timezone.now(),
-        count=tally.confirmed if tally else None,
+        # As the event's page counts them (events.views.public._places_left).
+        places_left=None if event.capacity is None else max(event.capacity - event.confirmed, 0),
     )
 
 

@@ -53,7 +53,8 @@ class Progress:
     rsvps: int = 0
     check_ins: int = 0
     signups: int = 0
-    # For each item's card: a petition's public count, an event's tally.
+    # A petition's public count (shown on its card); an event's tally (summed only: an
+    # event's card shows its places left as its own page does, from the event itself).
     petition_counts: dict[int, int] = field(default_factory=dict)
     tallies: dict[int, roster.Tally] = field(default_factory=dict)
 

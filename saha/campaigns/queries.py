@@ -17,21 +17,25 @@ from django.http import Http404
 from django.utils import translation
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext_lazy as _
 
 from saha.campaigns.models import Campaign, CampaignItem, CampaignSignup, CampaignStatus, Partner
 from saha.core.tenancy import is_row_id
-from saha.events.models import Event, EventStatus
+from saha.events.models import Event, EventStatus, Visibility
 from saha.organizations.models import Organization
 from saha.petitions.models import Petition, PetitionStatus
 from saha.statements.models import Statement, StatementStatus, StatementVersion
 
 PAGE = 50
+UNLISTED_FLAG = _("unlisted: not shown on the campaign's page")
 CANDIDATES_MAX = 200
 # What of each kind the hub shows: a cancelled event stays (that is news), a closed
-# petition too (its count stands); drafts, scheduled and withdrawn statements never.
+# petition too (its count stands), a withdrawn statement too (it stays public, saying
+# so); drafts and scheduled statements never. An event shows only if it is listed
+# publicly: an unlisted one is for the people given its link, not for an indexed hub.
 PUBLIC_EVENT = (EventStatus.PUBLISHED, EventStatus.CANCELLED)
 PUBLIC_PETITION = (PetitionStatus.OPEN, PetitionStatus.CLOSED)
-PUBLIC_STATEMENT = (StatementStatus.PUBLISHED,)
+PUBLIC_STATEMENT = (StatementStatus.PUBLISHED, StatementStatus.WITHDRAWN)
 
 
 # --- Texts in whichever language they exist -----------------------------------------
@@ -158,12 +162,18 @@ def items_of(campaign: Campaign) -> list[CampaignItem]:
 
 
 def is_public(item: CampaignItem) -> bool:
-    """Whether the hub may show it: never a draft, whatever the campaign."""
+    """Whether the hub may show it: never a draft, nor an unlisted event, whatever the
+    campaign."""
     if item.statement is not None:
         return str(item.statement.status) in PUBLIC_STATEMENT
     if item.event is not None:
-        return str(item.event.status) in PUBLIC_EVENT
+        return str(item.event.status) in PUBLIC_EVENT and not is_unlisted(item)
     return item.petition is not None and str(item.petition.status) in PUBLIC_PETITION
+
+
+def is_unlisted(item: CampaignItem) -> bool:
+    """An event for the people given its link only: the hub never shows it."""
+    return item.event is not None and item.event.visibility != Visibility.PUBLIC
 
 
 @dataclass(frozen=True)
@@ -209,7 +219,12 @@ def candidates(campaign: Campaign) -> dict[str, list[Candidate]]:
 
 def _flag(title: str, target: Any) -> str:
     status = getattr(target, "get_status_display", None)
-    return f"{title} ({status()})" if status else title
+    if status is None:
+        return title
+    if isinstance(target, Event) and target.visibility != Visibility.PUBLIC:
+        # Said before it is added: the hub will not show it.
+        return f"{title} ({status()}, {UNLISTED_FLAG})"
+    return f"{title} ({status()})"
 
 
 def target_of(campaign: Campaign, value: str) -> Any:

@@ -1,5 +1,8 @@
 """The demo organization: what `saha demo` loads, idempotently.
 
+An organization holding the demo's address that the demo's user does not own is
+someone else's: the demo refuses to run rather than seize it (`SlugTaken`).
+
 Later apps add their demo content by defining `contribute(organization, owner)`
 in their own `demo.py`; it returns the URLs to print under `saha demo --json`.
 """
@@ -40,6 +43,24 @@ DEMO_ABOUT = {
 }
 
 
+class SlugTaken(SystemExit):
+    """The demo's address is an organization the demo did not make (its owner is not
+    the demo's user): `saha demo` stops with this message and touches nothing of it.
+    A SystemExit so that the command exits with an error and this message, no trace."""
+
+    def __init__(self, slug: str) -> None:
+        super().__init__(
+            f"saha demo: the address {slug!r} is taken by an organization not made by the "
+            f"demo (its owner is not {DEMO_EMAIL}). Nothing was changed. Load the demo into "
+            "an instance without that organization, or rename that organization's address."
+        )
+        self.slug = slug
+
+
+def _owned_by(organization: Organization, user: Any) -> bool:
+    return Membership.objects.filter(organization=organization, user=user, role=Role.OWNER).exists()
+
+
 def _credentials_path() -> Any:
     return settings.VAR_DIR / "demo.json"
 
@@ -61,6 +82,9 @@ def load_demo() -> dict[str, str]:
     User = get_user_model()
     with transaction.atomic():
         owner = User.objects.filter(email=DEMO_EMAIL).first()
+        organization = Organization.objects.filter(slug=DEMO_SLUG).first()
+        if organization is not None and (owner is None or not _owned_by(organization, owner)):
+            raise SlugTaken(DEMO_SLUG)
         if owner is None:
             owner = User.objects.create_user(DEMO_EMAIL, password, full_name="Demo Organizer")
         elif not owner.check_password(password):
@@ -69,7 +93,6 @@ def load_demo() -> dict[str, str]:
         EmailAddress.objects.update_or_create(
             user=owner, email=DEMO_EMAIL, defaults={"verified": True, "primary": True}
         )
-        organization = Organization.objects.filter(slug=DEMO_SLUG).first()
         if organization is None:
             organization = create_organization(
                 actor="saha demo",
@@ -82,9 +105,6 @@ def load_demo() -> dict[str, str]:
             organization.about = DEMO_ABOUT
             organization.contact_email = "hello@example.org"
             organization.save(update_fields=["about", "contact_email"])
-        Membership.objects.get_or_create(
-            organization=organization, user=owner, defaults={"role": Role.OWNER}
-        )
     base = settings.SAHA_BASE_URL
     info = {
         "base_url": base,

@@ -18,7 +18,9 @@ from saha.campaigns.tests.helpers import new_statement
 from saha.events import demo as events_demo
 from saha.messaging.models import Delivery
 from saha.organizations.models import Membership, Organization
+from saha.organizations.roles import Role
 from saha.petitions import demo as petitions_demo
+from saha.testing.factories import MembershipFactory, OrganizationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -82,3 +84,33 @@ def test_the_demo_hub_opens_in_each_language(
         assert demo.TITLES[language] in page
         assert demo.PARTNER_NAMES[language] in page
         assert 'data-cta="petition"' in page and 'data-cta="event"' in page
+
+
+def test_an_organization_not_made_by_the_demo_is_never_taken_as_its_partner(
+    org_a: Any, owner: Any
+) -> None:
+    """Someone else's organization holds the partner's address: the demo's owner does not
+    join it, and the campaign is loaded without naming it a partner."""
+    theirs = OrganizationFactory(slug=demo.PARTNER_SLUG, names={"en": "Real walkers"})
+    stranger = MembershipFactory(organization=theirs, role=Role.OWNER).user
+    events_demo.contribute(org_a, owner.user)
+    petitions_demo.contribute(org_a, owner.user)
+    info = demo.contribute(org_a, owner.user)
+    demo.contribute(org_a, owner.user)
+    campaign = Campaign.objects.get(slug=demo.SLUG)
+    assert info["campaign_url"].endswith(f"/campaigns/{demo.SLUG}/")
+    assert campaign.status == CampaignStatus.PUBLISHED
+    assert not Partner.objects.exists() and partners.boxes_for(campaign=campaign) == []
+    assert list(Membership.objects.filter(organization=theirs).values_list("user", "role")) == [
+        (stranger.pk, Role.OWNER)
+    ]
+    theirs.refresh_from_db()
+    assert theirs.names == {"en": "Real walkers"}
+
+
+def test_a_member_that_is_not_the_owner_does_not_make_it_the_demo_s(org_a: Any, owner: Any) -> None:
+    theirs = OrganizationFactory(slug=demo.PARTNER_SLUG)
+    MembershipFactory(organization=theirs, user=owner.user, role=Role.VIEWER)
+    demo.contribute(org_a, owner.user)
+    assert not Partner.objects.exists()
+    assert Membership.objects.get(organization=theirs, user=owner.user).role == Role.VIEWER

@@ -30,6 +30,7 @@ from saha.campaigns.queries import pick
 from saha.core.errors import DomainError
 from saha.core.slugs import create_with_free_slug
 from saha.core.tenancy import is_row_id
+from saha.events.models import Visibility
 from saha.organizations.access import organization_view
 from saha.organizations.models import Organization
 from saha.organizations.roles import Permission
@@ -233,6 +234,7 @@ def _row(item: Any, fallback: str) -> dict[str, Any]:
         "item": item,
         "title": title,
         "public": queries.is_public(item),
+        "unlisted": queries.is_unlisted(item),
         "label": hub.label_for(item),
         "custom_label": bool(item.labels),
     }
@@ -254,6 +256,14 @@ def item_add(request: HttpRequest, pk: int) -> HttpResponse:
         form.add_error("target", error.message)
         return _detail(request, campaign, item_form=form, status=error.status)
     messages.success(request, _("Added to the campaign."))
+    if getattr(form.target_object, "visibility", Visibility.PUBLIC) != Visibility.PUBLIC:
+        messages.warning(
+            request,
+            _(
+                "This event is unlisted: the campaign's page does not show it. Only people "
+                "given its own link reach it. Make it public to show it on the campaign."
+            ),
+        )
     return to_campaign(campaign, "items")
 
 
@@ -330,6 +340,8 @@ def partner_invite(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def partner_remove(request: HttpRequest, pk: int, partner: int) -> HttpResponse:
     campaign = hosted_campaign(request, pk)
+    if not is_row_id(partner):
+        raise Http404
     link = campaign.partner_links.select_related("partner").filter(partner_id=partner).first()
     if link is not None:
         services.remove_partner(actor=request.user, campaign=campaign, partner=link.partner)
