@@ -67,7 +67,13 @@ typecheck: $(VENV)/.test ## mypy on the services (every module that writes)
 		saha/events/ics.py saha/events/tickets.py saha/events/organizer.py saha/events/roster.py \
 		saha/events/gate.py saha/events/attendee.py saha/events/tasks.py saha/events/receivers.py \
 		saha/petitions/intake.py saha/petitions/abuse.py saha/petitions/tasks.py \
-		saha/petitions/receivers.py saha/petitions/organizer.py saha/petitions/delivery.py
+		saha/petitions/receivers.py saha/petitions/organizer.py saha/petitions/delivery.py \
+		saha/statements/feeds.py saha/statements/tasks.py saha/core/markdown.py \
+		saha/campaigns/partners.py saha/campaigns/progress.py saha/campaigns/receivers.py \
+		saha/organizations/search.py saha/organizations/search_index.py \
+		saha/volunteers/offers.py saha/volunteers/needs.py saha/volunteers/assignments.py \
+		saha/volunteers/places.py saha/volunteers/capabilities.py saha/volunteers/reminders.py \
+		saha/volunteers/matching.py saha/volunteers/coverage.py saha/volunteers/receivers.py
 
 .PHONY: migrations-check
 migrations-check: $(VENV)/.runtime ## fail when a model change has no migration

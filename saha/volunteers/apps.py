@@ -6,3 +6,6 @@ class VolunteersConfig(AppConfig):
     name = "saha.volunteers"
     label = "volunteers"
     verbose_name = _("Volunteers")
+
+    def ready(self) -> None:
+        from saha.volunteers import receivers, segments, tasks, timeline  # noqa: F401  (registries)

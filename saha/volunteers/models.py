@@ -95,6 +95,8 @@ class Offer(OrganizationOwned):
     longitude = models.DecimalField(max_digits=8, decimal_places=5, null=True, blank=True)
     notes = models.TextField(_("notes"), blank=True)
     language = models.CharField(max_length=8, blank=True)
+    # Where the offer was made: "form", "event:<id>", "campaign:<id>" (the embedded form).
+    source_ref = models.CharField(max_length=40, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     modified_at = models.DateTimeField(default=timezone.now)
 
@@ -146,7 +148,9 @@ class Availability(OrganizationOwned):
             )
         ]
         indexes = [
-            models.Index(fields=["offer", "starts_on", "ends_on"], name="availability_range")
+            models.Index(fields=["offer", "starts_on", "ends_on"], name="availability_range"),
+            # Matching reads the organization's dates still to come: past ones pile up.
+            models.Index(fields=["organization", "ends_on"], name="availability_by_end"),
         ]
 
     def __str__(self) -> str:
@@ -187,6 +191,9 @@ class Need(OrganizationOwned):
     )
     # People (or offers) accepted: moved only by conditional UPDATEs.
     filled = models.PositiveIntegerField(default=0)
+    # Reminders already sent (minutes before) to a need without shifts, claimed by a
+    # conditional UPDATE as `Shift.reminders_sent` is for a shift.
+    reminders_sent = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )

@@ -11,6 +11,9 @@ the one who ticked is there, the one who did not is nowhere: not their address,
 phone number or name. Once with the partner as a co-host of the event too (its
 box then also lets it see the RSVP among the event's attendees), once without.
 
+The volunteers' forms (an offer from the hub or the event's page, a shift's sign-up) are
+checked the same way, with their own signers (`TestTheVolunteerForms`).
+
 There is no API yet: when /api/v2/ lands (people, events, petitions, signatures,
 attendances), its calls with the partner's token belong in this file too.
 """
@@ -42,6 +45,9 @@ from saha.petitions.models import Petition, Signature
 from saha.petitions.tests.test_public_views import petition_url
 from saha.petitions.tests.test_sign import make_petition
 from saha.supporters.models import ExportRequest, Person, Segment
+from saha.volunteers import services as volunteers
+from saha.volunteers.models import Assignment, Offer
+from saha.volunteers.tests.helpers import capability, make_need
 
 pytestmark = pytest.mark.django_db
 
@@ -143,9 +149,11 @@ def body(response: HttpResponse | StreamingHttpResponse) -> str:
     return response.content.decode()
 
 
-def shows_nobody_who_refused(text: str, where: str) -> None:
+def shows_nobody_who_refused(
+    text: str, where: str, refusing: tuple[Signer, ...] = REFUSING
+) -> None:
     lowered = text.casefold()
-    for signer in REFUSING:
+    for signer in refusing:
         for trace in signer.traces:
             assert trace.casefold() not in lowered, f"{trace!r} of a refusing signer in {where}"
 
@@ -154,7 +162,9 @@ def shows(text: str, signer: Signer) -> bool:
     return signer.email in text and signer.family_name in text
 
 
-def get(world: World, url: str, *, echoed: str = "") -> tuple[int, str]:
+def get(
+    world: World, url: str, *, echoed: str = "", refusing: tuple[Signer, ...] = REFUSING
+) -> tuple[int, str]:
     """The page, checked; a search term the page repeats back (in its search box, in its
     links) is no trace: what the page found is still checked by the others."""
     response = world.member.get(url, HTTP_ACCEPT_LANGUAGE="en")
@@ -163,7 +173,7 @@ def get(world: World, url: str, *, echoed: str = "") -> tuple[int, str]:
     if echoed:
         for form in (echoed, quote_plus(echoed), quote(echoed), escape(echoed)):
             checked = checked.replace(form, "")
-    shows_nobody_who_refused(checked, url)
+    shows_nobody_who_refused(checked, url, refusing)
     return response.status_code, text
 
 
@@ -321,6 +331,86 @@ class TestEveryPage:
                 visited += 1
         assert visited > 200
         assert sorted(broken) == []
+
+
+OFFER_YES = Signer("Walida", "Offerwell", "walida.offerwell@example.org", "+961 71 555 333")
+OFFER_NO = Signer("Hanina", "Keepquiet", "hanina.keepquiet@example.org", "+961 71 999 555")
+SHIFT_YES = Signer("Sabrina", "Shiftgood", "sabrina.shiftgood@example.org", "+961 71 555 444")
+SHIFT_NO = Signer("Jamila", "Unsharedova", "jamila.unsharedova@example.org", "+961 71 999 666")
+VOLUNTEERS_CONSENTING = (OFFER_YES, SHIFT_YES)
+VOLUNTEERS_REFUSING = (OFFER_NO, SHIFT_NO)
+
+
+@pytest.fixture
+def volunteer_world(org_a: Organization, org_b: Organization, outsider: Any) -> World:
+    """The same campaign, signed up to through the volunteers' forms only: the offer form
+    embedded on the hub and on the event's page, and a shift of a need of the event."""
+    event, petition = make_event(org_a), make_petition(org_a)
+    campaign = make_campaign(org_a, event=event, partners=(org_b,))
+    need = make_need(org_a, event=event, wanted=5)
+    shift = volunteers.add_shift(
+        actor="t", need=need, starts_at=need.starts_at, ends_at=need.ends_at, capacity=5
+    )
+    first_aid = capability(org_a, "first-aid").pk
+    forms = [
+        ("/o/org-a/volunteer/", OFFER_YES, {"campaign": campaign.pk, f"cap_{first_aid}": "on"}),
+        ("/o/org-a/volunteer/", OFFER_NO, {"event": event.pk, f"cap_{first_aid}": "on"}),
+        (f"/o/org-a/needs/{need.pk}/", SHIFT_YES, {"shift": shift.pk}),
+        (f"/o/org-a/needs/{need.pk}/", SHIFT_NO, {"shift": shift.pk}),
+    ]
+    for url, signer, extra in forms:
+        data = {**signer.form(), **extra}
+        if signer in VOLUNTEERS_CONSENTING:
+            data[f"partner_{org_b.pk}"] = "on"
+        response = Client().post(url, data, HTTP_ACCEPT_LANGUAGE="en")
+        assert response.status_code == 303, url
+    # the host has all four: the forms worked
+    assert Person.objects.filter(organization=org_a).count() == 4
+    return World(org_a, org_b, campaign, event, petition, False, outsider.mfa_client())
+
+
+class TestTheVolunteerForms:
+    def test_the_partner_has_only_those_who_ticked_on_any_page(
+        self, volunteer_world: World
+    ) -> None:
+        world, refusing = volunteer_world, VOLUNTEERS_REFUSING
+        people = Person.objects.filter(organization=world.partner)
+        emails = set(people.values_list("emails__address", flat=True))
+        assert emails == {signer.email for signer in VOLUNTEERS_CONSENTING}
+        need_pk = world.event.needs.get().pk
+        signups = CampaignSignup.objects.filter(organization=world.partner)
+        assert sorted(signups.values_list("person__emails__address", "source")) == sorted(
+            [
+                (OFFER_YES.email, f"offer:campaign:{world.campaign.pk}"),
+                (SHIFT_YES.email, f"need:{need_pk}"),
+            ]
+        )
+        url = manage("supporters:people_list", world)
+        _status, page = get(world, url, refusing=refusing)
+        assert all(shows(page, signer) for signer in VOLUNTEERS_CONSENTING)
+        for signer in refusing:
+            for trace in signer.traces:
+                q = f"{url}?{urlencode({'q': trace})}"
+                get(world, q, echoed=trace, refusing=refusing)
+        # and the ids of the host's offers, needs, shifts and assignments too
+        ids = sorted(
+            {
+                *_row_ids(world),
+                *Offer.objects.values_list("pk", flat=True),
+                *Assignment.objects.values_list("pk", flat=True),
+                *world.event.needs.values_list("pk", "shifts__pk").get(),
+            }
+        )
+        visited = 0
+        for name, kwargs in _organizer_pages():
+            for values in _fillings(kwargs, world, ids):
+                try:
+                    page_url = reverse(name, kwargs=values)
+                except NoReverseMatch:
+                    continue
+                get(world, page_url, refusing=refusing)
+                visited += 1
+        assert visited > 200
 
 
 def _row_ids(world: World) -> list[int]:

@@ -91,6 +91,8 @@ def organization_patterns() -> list[tuple[str, URLPattern]]:
 
 # Which object of organization B fills `<int:pk>`, by the route's path (first match).
 PK_OBJECTS = [
+    ("volunteers/capabilities/", "capability"),
+    ("volunteers/needs/", "need"),
     ("invitations/", "invitation"),
     ("members/", "membership"),
     ("people/segments/", "segment"),
@@ -120,6 +122,14 @@ def kwargs_for(route: str, objects: dict[str, Any]) -> dict[str, Any]:
         kwargs["rsvp"] = objects["rsvp"].pk
     if "<int:co_host>" in route:
         kwargs["co_host"] = objects["co_host"].pk
+    if "<int:event_pk>" in route:
+        kwargs["event_pk"] = objects["event"].pk
+    if "<int:campaign_pk>" in route:
+        kwargs["campaign_pk"] = objects["campaign"].pk
+    if "<int:shift>" in route:
+        kwargs["shift"] = objects["shift"].pk
+    if "<int:assignment>" in route:
+        kwargs["assignment"] = objects["assignment"].pk
     if "<int:item>" in route:
         kwargs["item"] = objects["campaign_item"].pk
     if "<int:partner>" in route:
@@ -177,7 +187,11 @@ def objects_of(outsider: Any) -> dict[str, Any]:
         **petition_of(organization),
         **statement_of(organization),
     }
-    return {**found, **campaign_of(organization, found["event"])}
+    return {
+        **found,
+        **campaign_of(organization, found["event"]),
+        **need_of(organization, found["event"]),
+    }
 
 
 def event_of(organization: Any) -> dict[str, Any]:
@@ -259,6 +273,32 @@ def campaign_of(organization: Any, event: Any) -> dict[str, Any]:
     return {"campaign": campaign, "campaign_item": item, "partner": partner}
 
 
+def need_of(organization: Any, event: Any) -> dict[str, Any]:
+    """A need of B's event with a shift, and one of B's people assigned to it."""
+    from saha.supporters.services import PersonData
+    from saha.volunteers import services
+    from saha.volunteers.models import Capability
+
+    capabilities = services.ensure_capabilities(organization)
+    stewarding = Capability.objects.get(organization=organization, key="stewarding")
+    need = services.create_need(
+        actor=None,
+        organization=organization,
+        capability=stewarding,
+        wanted=5,
+        starts_at=event.starts_at,
+        ends_at=event.ends_at,
+        event=event,
+    )
+    shift = services.add_shift(
+        actor=None, need=need, starts_at=event.starts_at, ends_at=event.ends_at, capacity=5
+    )
+    assignment = services.sign_up_for_shift(
+        shift=shift, data=PersonData(email="b-steward@example.org", given_name="B")
+    )
+    return {"capability": capabilities[0], "need": need, "shift": shift, "assignment": assignment}
+
+
 def test_member_of_a_gets_404_on_every_url_of_b(owner, outsider) -> None:
     # given organization B with a member, an invitation, people, a segment, an import, an export
     objects = objects_of(outsider)
@@ -279,8 +319,11 @@ def test_member_of_a_gets_404_on_every_url_of_b(owner, outsider) -> None:
     assert Invitation.objects.get(pk=invitation.pk).is_pending
     assert outsider.membership.__class__.objects.filter(pk=outsider.membership.pk).exists()
     assert (
-        objects["person"].__class__.objects.filter(organization=outsider.organization).count() == 3
-    )
+        objects["person"].__class__.objects.filter(organization=outsider.organization).count() == 4
+    )  # two people, an attendee and a steward
+    assignment = objects["assignment"]
+    assignment.refresh_from_db()
+    assert assignment.status == "accepted" and assignment.attended is None
     event, rsvp = objects["event"], objects["rsvp"]
     event.refresh_from_db()
     rsvp.refresh_from_db()

@@ -75,8 +75,9 @@ def co_host(event: Event, organization: Organization) -> None:
 
 
 def boxes(page: str) -> list[str]:
-    """The names of the sharing boxes of the page, in their order."""
-    return re.findall(r'<input type="checkbox" name="(share_\d+|partner_\d+)"', page)
+    """The names of the RSVP form's sharing boxes, in their order (the offer form the
+    page also carries has its own, with `offer_` ids)."""
+    return re.findall(r'<input type="checkbox" name="(share_\d+|partner_\d+)" id="id_', page)
 
 
 def label(page: str, name: str) -> str:

@@ -118,7 +118,7 @@ def test_without_javascript_the_map_and_sharing_are_links(
         expect(page.locator(f"[data-share-via={app}]")).to_be_visible()
     expect(page.locator("[data-show-map]")).to_be_hidden()
     expect(page.locator("[data-share]")).to_be_hidden()
-    expect(page.locator("main form input[name=given_name]")).to_be_visible()
+    expect(page.locator("main form.rsvp-form input[name=given_name]")).to_be_visible()
     screenshot(page, "event")
 
     assert network.tiles == [] and network.refused == []

@@ -23,7 +23,7 @@ from saha.supporters.tests.people_factories import audited, make_person, own_que
 from saha.testing.factories import MembershipFactory
 
 # One more per app that adds to the timeline (messaging: the messages sent).
-DETAIL_QUERIES = 23
+DETAIL_QUERIES = 25  # volunteers add two: the offer and the assignments
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
