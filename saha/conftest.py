@@ -110,3 +110,9 @@ def _fresh_cache() -> Any:
 
 
 pytest_plugins += ["saha.testing.fixtures"]
+
+
+@pytest.fixture
+def english(settings: Any) -> None:
+    """Pages in English, so that assertions on words hold once the catalogues translate them."""
+    settings.LANGUAGE_CODE = "en"

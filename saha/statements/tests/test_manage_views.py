@@ -151,6 +151,7 @@ class TestWriting:
         assert response.status_code == 400
         assert statement.versions.get(language="en").title == "The shore belongs to everyone"
 
+    @pytest.mark.usefixtures("english")
     def test_the_last_version_cannot_be_removed(self, org_a: Any, organizer: Any) -> None:
         statement = make_statement(org_a)
         client = organizer.client()

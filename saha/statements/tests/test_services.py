@@ -121,7 +121,7 @@ class TestWriting:
         assert statement.original_language == "en"
         english = date_line(statement, versions["en"])
         assert english == "Beirut, 24 November 2026 — Executive Committee"
-        assert date_line(statement, versions["fr"]) == "Beyrouth, 24 novembre 2026"
+        assert date_line(statement, versions["fr"]) == "Beyrouth, le 24 novembre 2026"
         arabic = date_line(statement, versions["ar"])
         assert arabic.startswith("بيروت") and "نوفمبر" in arabic and "اللجنة التنفيذية" in arabic
         assert "statements.date_line.changed" in actions(statement)

@@ -233,6 +233,7 @@ def _wall(moment: dt.datetime) -> str:
     return moment.astimezone(BEIRUT).strftime("%Y-%m-%dT%H:%M")
 
 
+@pytest.mark.usefixtures("english")
 class TestMatching:
     def test_candidates_with_their_reasons(self, org_a: Any, organizer: Any) -> None:
         need = make_need(org_a)
