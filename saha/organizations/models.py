@@ -188,3 +188,40 @@ class Invitation(OrganizationOwned):
         return (
             self.accepted_at is None and self.revoked_at is None and self.expires > timezone.now()
         )
+
+
+class SearchKind(models.TextChoices):
+    CAMPAIGN = "campaign", _("Campaign")
+    STATEMENT = "statement", _("Statement")
+    EVENT = "event", _("Event")
+    PETITION = "petition", _("Petition")
+
+
+class SearchEntry(OrganizationOwned):
+    """What public search matches one campaign, statement, event or petition against: all
+    its searchable texts in every language, already folded (`saha.organizations.search.fold`).
+
+    Written whenever the item's texts are saved (`saha.organizations.search_index`),
+    read by every search. It holds texts only, never whether the item is public: a
+    search takes candidate ids from here and shows only those its public filters let
+    through, so a status changed by a conditional UPDATE needs nothing here."""
+
+    kind = models.CharField(max_length=10, choices=SearchKind.choices)
+    # The campaign's, statement's, event's or petition's id: `kind` says which table.
+    object_id = models.PositiveBigIntegerField()
+    # The titles in every language, folded: an item whose title has the words comes first.
+    titles = models.TextField(blank=True)
+    # The titles and every other searched text in every language, folded, capped.
+    folded = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("search entry")
+        verbose_name_plural = _("search entries")
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "object_id"], name="search_entry_once")
+        ]
+        indexes = [models.Index(fields=["organization", "kind"], name="search_entry_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.object_id}"

@@ -1,46 +1,61 @@
 """Search over one organization's public content: campaigns, statements, events, petitions.
 
-Only what anyone may already open is searched: published or ended campaigns,
+Only what anyone may already open is found: published or ended campaigns,
 published or withdrawn statements (never drafts or scheduled ones), published
 public events (never drafts, cancelled or unlisted ones), open or closed
 petitions (never drafts); and only the organization's own.
 
-The matching is done here, in Python, not by the database. Campaigns, events
-and petitions keep their titles and texts as JSON per language, and on SQLite
-a JSONField is stored with \\u escapes, so a database `icontains` never finds
-Arabic in them; and a match must ignore case, accents, tashkeel, tatweel and
-the alef, hamza, ya and ta marbuta variants in both the query and the text,
-which no portable SQL does. So the organization's public items are loaded with
-only the columns searched, newest first and at most `MAX_ROWS` of each kind
-(`MAX_TEXT` characters of each text), folded as the supporters' search keys are
-(`fold`), and matched here. An organization with more than that finds among its
-newest `MAX_ROWS` of each kind: a bound on what one request may cost, not a
-limit anyone should meet. Folded texts are kept per process (`FOLDED`), so a
-search folds only what changed since the last one.
+A match must ignore case, accents, tashkeel, tatweel and the alef, hamza, ya and
+ta marbuta variants in both the query and the text, which no portable SQL does;
+and on SQLite a JSONField is stored with \\u escapes, where a database search
+never finds Arabic. So texts are folded when they are written, not when they
+are searched: `saha.organizations.search_index` keeps one `SearchEntry` per
+item, all its texts in every language folded by `fold` (the one function both
+sides use); a search folds the query the same way and asks the database for the
+entries holding every word (`LIKE '%word%'`, escaped by Django).
+
+The index holds texts only, never whether an item is public. Each kind is one
+query over the kind's own table, with the same public filters the public pages
+use, among the ids the index matched: the first `SHOWN_PER_KIND` and the number
+of all the matches come back together, so neither a draft nor another
+organization's item is ever shown or counted, and a search costs the same few
+queries however many items match. Excerpts are made from the real texts of the
+items shown, and of those only.
 
 A query is a few words; an item matches when each word is found somewhere in
 it, in any language, inside a longer word too ("شاطئ" finds "الشاطئ"). Items
-whose title has the words come first, then the newest.
+whose titles have more of the words come first, then the newest.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
 import itertools
 import re
 import sys
-import threading
 import unicodedata
-from bisect import bisect_right
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.conf.locale import LANG_INFO
-from django.db.models import Case, F, IntegerField, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Expression,
+    F,
+    Field,
+    IntegerField,
+    Model,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -48,16 +63,15 @@ from django.utils.translation import gettext_lazy
 
 from saha.campaigns.models import Campaign, CampaignStatus
 from saha.events.models import Event, EventStatus, Visibility
-from saha.organizations.models import Organization
+from saha.organizations.models import Organization, SearchEntry, SearchKind
 from saha.petitions.models import Petition, PetitionStatus
-from saha.statements.models import StatementStatus, StatementVersion
+from saha.statements.models import Statement, StatementStatus, StatementVersion
 from saha.supporters.text import clean_text, normalize_name
 
 MAX_QUERY = 200  # characters kept of what was typed
 MIN_QUERY = 2  # letters, once folded: one letter would find everything
 MAX_TERMS = 8
-MAX_ROWS = 1000  # of each kind, newest first
-MAX_TEXT = 20_000  # characters read of one text
+MAX_TEXT = 20_000  # characters of one text indexed, and read for an excerpt
 SHOWN_PER_KIND = 20
 EXCERPT_BEFORE = 60  # characters of context before the first match
 EXCERPT_CHARS = 200
@@ -115,45 +129,14 @@ def fold(value: str) -> str:
 
     What `saha.supporters.text.normalize_name` (the supporters' search keys) gives,
     then EXTRA (a test holds them equal), three times as fast: search folds whole
-    texts, not names, and one `translate` replaces a loop over the characters."""
+    texts, not names, and one `translate` replaces a loop over the characters.
+
+    The search index holds texts folded by this: a change to what it folds needs a
+    migration that runs `saha.organizations.search_index.rebuild` (as 0003 does)."""
     if value.isascii():
         return _SPACES.sub(" ", _ASCII_CONTROLS.sub("", value).lower()).strip()
     folded = unicodedata.normalize("NFKD", value).translate(_table())
     return _SPACES.sub(" ", folded.casefold()).strip()
-
-
-class _FoldedTexts:
-    """Texts already folded, by a digest of the text as stored. Folding costs about a
-    quarter of a microsecond a character (seconds for every text of the largest
-    organization search reads), a digest and a lookup a few microseconds a text.
-    Per process, the least recently used out first, bounded in characters; an
-    edited text has another digest, so nothing here is ever stale."""
-
-    def __init__(self, max_chars: int) -> None:
-        self.max_chars = max_chars
-        self.chars = 0
-        self.texts: OrderedDict[bytes, str] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def fold(self, text: str) -> str:
-        key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-        with self.lock:
-            folded = self.texts.get(key)
-            if folded is not None:
-                self.texts.move_to_end(key)
-                return folded
-        folded = fold(plain(text))
-        with self.lock:
-            if key not in self.texts:
-                self.texts[key] = folded
-                self.chars += len(folded)
-            while self.chars > self.max_chars and self.texts:
-                self.chars -= len(self.texts.popitem(last=False)[1])
-        return folded
-
-
-# Enough for the largest organization search reads (MAX_ROWS of each kind): some 30 MB.
-FOLDED = _FoldedTexts(max_chars=16_000_000)
 
 
 # Markdown's marks, so that "**free** beach" reads, and matches, as "free beach".
@@ -237,9 +220,6 @@ class Item:
     time_zone: str = ""
     note: str = ""  # "Withdrawn", "Ended", "Closed"
 
-    def haystack(self) -> str:
-        return "\n".join([*self.titles.values(), *(text for _language, text in self.texts)])
-
 
 def _per_language(values: Any) -> Iterator[tuple[str, str]]:
     if isinstance(values, dict):
@@ -248,125 +228,177 @@ def _per_language(values: Any) -> Iterator[tuple[str, str]]:
                 yield str(language), text[:MAX_TEXT]
 
 
-def _campaigns(organization: Organization) -> Iterator[Item]:
+# --- Matching ---------------------------------------------------------------------
+
+
+def _matched(organization: Organization, kind: str, terms: tuple[str, ...]) -> Any:
+    """The ids of the organization's items of `kind` whose texts hold every word."""
+    entries = SearchEntry.objects.filter(organization=organization, kind=kind)
+    for term in terms:
+        entries = entries.filter(folded__contains=term)
+    return entries.values("object_id")
+
+
+def _title_rank(kind: str, terms: tuple[str, ...]) -> Subquery:
+    """How many of the words the item's titles have."""
+    found: Expression = Value(0)
+    for term in terms:
+        found = found + Case(When(titles__contains=term, then=Value(1)), default=Value(0))
+    entry = SearchEntry.objects.filter(kind=kind, object_id=OuterRef("pk"))
+    return Subquery(entry.values(found=found)[:1], output_field=IntegerField())
+
+
+def _read(row: QuerySet[Any], name: str) -> Subquery:
+    """Column `name` of the one row `row` finds, for `_shown`."""
+    column = row.model._meta.get_field(name)
+    assert isinstance(column, Field)
+    return Subquery(row.values(name)[:1], output_field=column)
+
+
+def _own(model: type[Model], *names: str) -> dict[str, Subquery]:
+    """Columns of the item's own row, for `_shown`."""
+    row = model._default_manager.filter(pk=OuterRef("pk"))
+    return {name: _read(row, name) for name in names}
+
+
+def _shown(
+    public: QuerySet[Any],
+    organization: Organization,
+    kind: str,
+    terms: tuple[str, ...],
+    columns: dict[str, Subquery],
+) -> tuple[list[dict[str, Any]], int]:
+    """The `public` rows matching, those whose titles have more of the words first, then
+    in `public`'s own order (the newest first): `columns` of the first SHOWN_PER_KIND, and
+    the number of all the matches (a window over them all, counted in the same query).
+
+    Each column is read by id, for the rows shown only: PostgreSQL evaluates such
+    subqueries after the sort and the limit, and SQLite, which otherwise carries every
+    column through the window for every match (long texts), then carries ids only."""
     rows = (
-        Campaign.objects.filter(
-            organization=organization,
-            status__in=[CampaignStatus.PUBLISHED, CampaignStatus.ENDED],
-        )
-        .order_by(F("published_at").desc(nulls_last=True), "-created_at", "-pk")
-        .values_list("slug", "titles", "summaries", "descriptions", "status")[:MAX_ROWS]
+        public.filter(pk__in=_matched(organization, kind, terms))
+        .annotate(rank=_title_rank(kind, terms), total=Window(Count("pk")))
+        .order_by(F("rank").desc(), *public.query.order_by)
+        .annotate(**{f"shown_{name}": column for name, column in columns.items()})
+        .values("total", *(f"shown_{name}" for name in columns))[:SHOWN_PER_KIND]
     )
-    for slug, titles, summaries, descriptions, status in rows:
-        yield Item(
+    shown = [{name: row[f"shown_{name}"] for name in columns} for row in rows]
+    return shown, (rows[0]["total"] if shown else 0)
+
+
+def _campaigns(organization: Organization, terms: tuple[str, ...]) -> tuple[list[Item], int]:
+    public = Campaign.objects.filter(
+        organization=organization,
+        status__in=[CampaignStatus.PUBLISHED, CampaignStatus.ENDED],
+    ).order_by(F("published_at").desc(nulls_last=True), "-created_at", "-pk")
+    columns = _own(Campaign, "slug", "titles", "summaries", "descriptions", "status")
+    rows, total = _shown(public, organization, SearchKind.CAMPAIGN, terms, columns)
+    items = [
+        Item(
             kind="campaign",
-            slug=slug,
-            titles=dict(_per_language(titles)),
+            slug=row["slug"],
+            titles=dict(_per_language(row["titles"])),
             fallback=organization.default_language,
-            texts=[
-                *_per_language(summaries),
-                *_per_language(descriptions),
-            ],
-            note=_("Ended") if status == CampaignStatus.ENDED else "",
+            texts=[*_per_language(row["summaries"]), *_per_language(row["descriptions"])],
+            note=_("Ended") if row["status"] == CampaignStatus.ENDED else "",
         )
+        for row in rows
+    ]
+    return items, total
 
 
-def _statements(organization: Organization) -> Iterator[Item]:
-    # One row per language of each statement: a statement comes in up to one row
-    # per language, so the cap counts in rows, not statements.
-    rows = (
-        StatementVersion.objects.filter(
-            organization=organization,
-            statement__organization=organization,
-            statement__status__in=[StatementStatus.PUBLISHED, StatementStatus.WITHDRAWN],
+def _statements(organization: Organization, terms: tuple[str, ...]) -> tuple[list[Item], int]:
+    public = Statement.objects.filter(
+        organization=organization,
+        status__in=[StatementStatus.PUBLISHED, StatementStatus.WITHDRAWN],
+    ).order_by("-dated", "-pk")
+    # A statement's texts are its versions': each language's, as columns of its row.
+    languages = sorted(settings.ALL_LANGUAGES)
+    columns = _own(Statement, "slug", "dated", "status", "original_language")
+    for language in languages:
+        version = StatementVersion.objects.filter(statement_id=OuterRef("pk"), language=language)
+        for name in ("title", "summary", "body"):
+            columns[f"{name}_{language}"] = _read(version, name)
+    rows, total = _shown(public, organization, SearchKind.STATEMENT, terms, columns)
+    items = []
+    for row in rows:
+        item = Item(
+            kind="statement",
+            slug=row["slug"],
+            titles={},
+            fallback=row["original_language"],
+            texts=[],
+            dated=row["dated"],
+            note=_("Withdrawn") if row["status"] == StatementStatus.WITHDRAWN else "",
         )
-        .order_by("-statement__dated", "-statement_id", "language")
-        .values_list(
-            "statement_id",
-            "statement__slug",
-            "statement__dated",
-            "statement__status",
-            "statement__original_language",
-            "language",
-            "title",
-            "summary",
-            "body",
-        )[: MAX_ROWS * 3]
+        for language in languages:
+            if row[f"title_{language}"] is not None:  # a version in this language
+                item.titles[language] = row[f"title_{language}"]
+                item.texts += [
+                    (language, row[f"summary_{language}"]),
+                    (language, row[f"body_{language}"][:MAX_TEXT]),
+                ]
+        items.append(item)
+    return items, total
+
+
+def _events(organization: Organization, terms: tuple[str, ...]) -> tuple[list[Item], int]:
+    public = Event.objects.filter(
+        organization=organization,
+        status=EventStatus.PUBLISHED,
+        visibility=Visibility.PUBLIC,
+    ).order_by("-starts_at", "-pk")
+    columns = _own(
+        Event, "slug", "titles", "descriptions", "venue_name", "address", "starts_at", "time_zone"
     )
-    items: dict[int, Item] = {}
-    for pk, slug, dated, status, original, language, title, summary, body in rows:
-        item = items.get(pk)
-        if item is None:
-            withdrawn = status == StatementStatus.WITHDRAWN
-            item = items[pk] = Item(
-                kind="statement",
-                slug=slug,
-                titles={},
-                fallback=original,
-                texts=[],
-                dated=dated,
-                note=_("Withdrawn") if withdrawn else "",
-            )
-        item.titles[language] = title
-        item.texts += [(language, summary), (language, body[:MAX_TEXT])]
-    yield from items.values()
-
-
-def _events(organization: Organization) -> Iterator[Item]:
-    rows = (
-        Event.objects.filter(
-            organization=organization,
-            status=EventStatus.PUBLISHED,
-            visibility=Visibility.PUBLIC,
-        )
-        .order_by("-starts_at", "-pk")
-        .values_list(
-            "slug", "titles", "descriptions", "venue_name", "address", "starts_at", "time_zone"
-        )[:MAX_ROWS]
-    )
-    for slug, titles, descriptions, venue, address, starts_at, time_zone in rows:
-        yield Item(
+    rows, total = _shown(public, organization, SearchKind.EVENT, terms, columns)
+    items = [
+        Item(
             kind="event",
-            slug=slug,
-            titles=dict(_per_language(titles)),
+            slug=row["slug"],
+            titles=dict(_per_language(row["titles"])),
             fallback=organization.default_language,
             texts=[
-                *_per_language(descriptions),
-                ("", venue),
-                ("", address),
+                *_per_language(row["descriptions"]),
+                ("", row["venue_name"]),
+                ("", row["address"]),
             ],
-            starts_at=starts_at,
-            time_zone=time_zone,
+            starts_at=row["starts_at"],
+            time_zone=row["time_zone"],
         )
+        for row in rows
+    ]
+    return items, total
 
 
-def _petitions(organization: Organization) -> Iterator[Item]:
-    rows = (
-        Petition.objects.filter(
-            organization=organization,
-            status__in=[PetitionStatus.OPEN, PetitionStatus.CLOSED],
-        )
+def _petitions(organization: Organization, terms: tuple[str, ...]) -> tuple[list[Item], int]:
+    public = Petition.objects.filter(
+        organization=organization,
+        status__in=[PetitionStatus.OPEN, PetitionStatus.CLOSED],
+    ).order_by(
         # Open ones first: those still take signatures.
-        .order_by(
-            Case(
-                When(status=PetitionStatus.OPEN, then=Value(0)),
-                default=Value(1),
-                output_field=IntegerField(),
-            ),
-            "-created_at",
-            "-pk",
-        )
-        .values_list("slug", "titles", "texts", "targets", "status")[:MAX_ROWS]
+        Case(
+            When(status=PetitionStatus.OPEN, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        ),
+        "-created_at",
+        "-pk",
     )
-    for slug, titles, texts, targets, status in rows:
-        yield Item(
+    columns = _own(Petition, "slug", "titles", "texts", "targets", "status")
+    rows, total = _shown(public, organization, SearchKind.PETITION, terms, columns)
+    items = [
+        Item(
             kind="petition",
-            slug=slug,
-            titles=dict(_per_language(titles)),
+            slug=row["slug"],
+            titles=dict(_per_language(row["titles"])),
             fallback=organization.default_language,
-            texts=[*_per_language(texts), ("", targets[:MAX_TEXT])],
-            note=_("Closed") if status == PetitionStatus.CLOSED else "",
+            texts=[*_per_language(row["texts"]), ("", row["targets"][:MAX_TEXT])],
+            note=_("Closed") if row["status"] == PetitionStatus.CLOSED else "",
         )
+        for row in rows
+    ]
+    return items, total
 
 
 LOADERS = {
@@ -401,32 +433,38 @@ class Excerpt:
 _WORD = re.compile(r"\S+")
 
 
-def _marked_words(paragraph: str, terms: Iterable[str]) -> tuple[list[re.Match[str]], set[int]]:
-    """The paragraph's words and which of them hold (part of) a match.
+def _holds(text: str, terms: Iterable[str]) -> bool:
+    folded = fold(text)
+    return any(term in folded for term in terms)
 
-    Each word is folded on its own, so a match found in the folded words points
-    back at the words as written."""
+
+def _first_match(paragraph: str, terms: tuple[str, ...]) -> tuple[list[re.Match[str]], int]:
+    """The paragraph's words and the index of the first holding (part of) a match, -1 when
+    none does.
+
+    A term has no space, so it is found inside one word, and folding one word at a time
+    costs a function call a word. So the first match is looked for in the paragraph
+    folded whole: the word it is in is the one after as many spaces as precede it there.
+    That guess is the answer when it holds a match and nothing before it does; else (a
+    word folded to nothing, a ligature folded to several words) each word is folded in
+    turn."""
+    folded = fold(paragraph)
+    found = [at for at in (folded.find(term) for term in terms) if at != -1]
+    if not found:
+        return [], -1
     words = list(_WORD.finditer(paragraph))
-    folded_words = [fold(m.group()) for m in words]
-    kept = [n for n, folded in enumerate(folded_words) if folded]
-    starts, position = [], 0
-    for n in kept:
-        starts.append(position)
-        position += len(folded_words[n]) + 1
-    folded = " ".join(folded_words[n] for n in kept)
-    marked: set[int] = set()
-    for term in terms:
-        found = folded.find(term)
-        while found != -1 and len(marked) < 50:
-            index = bisect_right(starts, found) - 1
-            while index < len(kept) and starts[index] < found + len(term):
-                marked.add(kept[index])
-                index += 1
-            found = folded.find(term, found + len(term))
-    return words, marked
+    guess = folded.count(" ", 0, min(found))
+    if (
+        guess < len(words)
+        and _holds(words[guess].group(), terms)
+        and not _holds(paragraph[: words[guess].start()], terms)
+    ):
+        return words, guess
+    return words, next((n for n, word in enumerate(words) if _holds(word.group(), terms)), -1)
 
 
-def _window(words: list[re.Match[str]], marked: set[int], start: int) -> Excerpt:
+def _window(words: list[re.Match[str]], start: int, terms: tuple[str, ...] = ()) -> Excerpt:
+    """About EXCERPT_CHARS of words from a little before `start`, those holding a term marked."""
     first = start
     while first > 0 and words[start].start() - words[first - 1].start() <= EXCERPT_BEFORE:
         first -= 1
@@ -438,8 +476,9 @@ def _window(words: list[re.Match[str]], marked: set[int], start: int) -> Excerpt
         if n > first:
             parts.append((" ", False))
         word = words[n].group()
+        hit = bool(terms) and _holds(word, terms)
         # A "word" may be a long address or a line of dashes: never the whole excerpt.
-        parts.append((word if len(word) <= MAX_WORD else f"{word[:MAX_WORD]}…", n in marked))
+        parts.append((word if len(word) <= MAX_WORD else f"{word[:MAX_WORD]}…", hit))
     if last + 1 < len(words):
         parts.append((" …", False))
     merged: list[tuple[str, bool]] = []
@@ -452,21 +491,21 @@ def _window(words: list[re.Match[str]], marked: set[int], start: int) -> Excerpt
 
 
 def excerpt(text: str, terms: tuple[str, ...]) -> Excerpt | None:
-    """Words around the first match in `text`, or None when no word of it matches."""
+    """Words around the first match in `text`, or None when no word of it matches.
+
+    Only the words shown are folded one by one (and those before the first match only
+    when the fast guess fails): a long text costs about two folds of it, not one per word."""
     for paragraph in text.splitlines():
-        folded = fold(paragraph)
-        if not any(term in folded for term in terms):
-            continue
-        words, marked = _marked_words(paragraph, terms)
-        if marked:
-            return _window(words, marked, min(marked))
+        words, start = _first_match(paragraph, terms)
+        if start != -1:
+            return _window(words, start, terms)
     return None
 
 
 def lead(text: str) -> Excerpt | None:
     """The start of a text, when the match was in the title only."""
     words = list(_WORD.finditer(" ".join(text.split())))
-    return _window(words, set(), 0) if words else None
+    return _window(words, 0) if words else None
 
 
 # --- Results ----------------------------------------------------------------------
@@ -533,18 +572,10 @@ def search(organization: Organization, query: Query) -> list[Group]:
         return []
     groups = []
     for kind, load in LOADERS.items():
-        matches: list[tuple[int, Item]] = []
-        for item in load(organization):
-            haystack = FOLDED.fold(item.haystack())
-            if all(term in haystack for term in query.terms):
-                titles = fold(" ".join(item.titles.values()))
-                matches.append((-sum(term in titles for term in query.terms), item))
-        if not matches:
+        items, total = load(organization, query.terms)
+        if not items:
             continue
-        matches.sort(key=lambda pair: pair[0])  # stable: the newest first among equals
-        group = Group(kind=kind, label=str(KINDS[kind]), more=max(0, len(matches) - SHOWN_PER_KIND))
-        group.hits = [
-            _hit(organization, item, query.terms) for _rank, item in matches[:SHOWN_PER_KIND]
-        ]
+        group = Group(kind=kind, label=str(KINDS[kind]), more=max(0, total - len(items)))
+        group.hits = [_hit(organization, item, query.terms) for item in items]
         groups.append(group)
     return groups

@@ -322,6 +322,36 @@ def test_an_excerpt_is_a_few_words_around_the_first_match() -> None:
     assert ("Beach", True) in excerpt.parts
 
 
+def _excerpt_folding_each_word(text: str, terms: tuple[str, ...]) -> search.Excerpt | None:
+    """What `excerpt` finds, the slow way: every word folded on its own."""
+    for paragraph in text.splitlines():
+        words = list(re.finditer(r"\S+", paragraph))
+        for n, word in enumerate(words):
+            if any(term in search.fold(word.group()) for term in terms):
+                return search._window(words, n, terms)
+    return None
+
+
+# Words that fold to nothing (a tatweel, a vowel mark), to several words (the ligature
+# U+FDFA), or join their neighbours (the unit separator, dropped): where a guess from the
+# paragraph folded whole could land on the wrong word.
+_WORDS = st.sampled_from(
+    ["الشاطئ", "الشّاطِئِ", "ـ", "\u064e", "\ufdfa", "وسلم", "Été", "ete", "a\x1fb", "ab", "x"]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(_WORDS, st.sampled_from([" ", "  ", "\n", " \u200f"])), max_size=40),
+    st.sampled_from([("شاطي",), ("ete",), ("وسلم",), ("ab",), ("الله", "ete")]),
+)
+def test_an_excerpt_starts_at_the_first_word_holding_a_match(
+    words: list[tuple[str, str]], terms: tuple[str, ...]
+) -> None:
+    text = "".join(word + space for word, space in words)
+    assert search.excerpt(text, terms) == _excerpt_folding_each_word(text, terms)
+
+
 def test_an_excerpt_cuts_a_word_too_long_to_show() -> None:
     excerpt = search.excerpt("See https://example.org/" + "x" * 5000 + " beach", ("beach",))
 
