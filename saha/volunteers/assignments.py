@@ -323,7 +323,7 @@ def _sign_up(
         anonymous=anonymous,
     )
     with transaction.atomic():
-        row = _row(need, shift, found.person)
+        row = earlier = _row(need, shift, found.person)
         if row is None:
             row = _create(need, shift, found.person, status=AssignmentStatus.CANCELLED)
             row = row or _row(need, shift, found.person)
@@ -337,7 +337,10 @@ def _sign_up(
             source=f"need:{need.pk}",
             actor=actor or "volunteer sign-up",
         )
-        if row.status in (
+        # A public form typed by anyone never reopens what a known supporter declined
+        # or a coordinator released: the person is sent their own link instead.
+        typed_by_anyone = anonymous and not found.created and earlier is not None
+        if typed_by_anyone or row.status in (
             AssignmentStatus.ACCEPTED,
             AssignmentStatus.WAITING,
             AssignmentStatus.INVITED,

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from saha.core.tenancy import is_row_id
 from saha.events.manage_forms import LOCAL_INPUT, LocalDateTimeField, in_zone, wall_clock
 from saha.organizations.forms import (
     add_per_language,
@@ -32,6 +33,7 @@ from saha.volunteers.models import (
     Shift,
     Unit,
 )
+from saha.volunteers.offers import MAX_QUANTITY
 
 MAX_WANTED = 100_000
 MAX_HOURS = Decimal("999.99")
@@ -270,8 +272,20 @@ def _active_offers(need: Need) -> QuerySet[Offer]:
     )
 
 
+class RowIdsField(forms.ModelMultipleChoiceField):
+    """Ids that cannot be rows (a huge number, a word) are refused before any query:
+    SQLite overflows on them inside `IN (...)`."""
+
+    def _check_values(self, value: Any) -> Any:
+        if any(not is_row_id(str(item)) for item in value):
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice", params={"value": ""}
+            )
+        return super()._check_values(value)
+
+
 class InviteForm(forms.Form):
-    offers = forms.ModelMultipleChoiceField(
+    offers = RowIdsField(
         queryset=Offer.objects.none(),
         error_messages={"required": _("Tick at least one volunteer to invite.")},
     )
@@ -295,7 +309,9 @@ class AssignForm(forms.Form):
         queryset=OfferedCapability.objects.none(),
         error_messages={"invalid_choice": _("This offer is no longer available: reload.")},
     )
-    quantity = forms.IntegerField(label=_("How many"), required=False, min_value=1)
+    quantity = forms.IntegerField(
+        label=_("How many"), required=False, min_value=1, max_value=MAX_QUANTITY
+    )
     shift = forms.ModelChoiceField(
         label=_("For the shift"), queryset=Shift.objects.none(), required=False
     )

@@ -244,6 +244,15 @@ def submit_offer(
                 notices.offer_link_again(offer)
             return offer
         _write(offer, offered, availability, **area)
+        if anonymous and created and not found.created:
+            # Typed by anyone under a known supporter's address: nobody is matched on
+            # it until its owner opens their link and saves it (which makes it active).
+            Offer.objects.filter(pk=offer.pk).update(status=OfferStatus.WITHDRAWN)
+            offer.status = OfferStatus.WITHDRAWN
+            audit.log(actor or "volunteer offer", "volunteers.offer.pending", offer)
+            if notify:
+                notices.offer_link_again(offer)
+            return offer
         audit.log(
             actor or "volunteer offer",
             "volunteers.offer.created" if created else "volunteers.offer.updated",

@@ -271,7 +271,15 @@ def need_page(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def need_thanks_page(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """The same page whoever signed up, with a place or on the waiting list."""
     need = get_object_or_404(
-        Need.objects.select_related("organization", "capability"), organization__slug=slug, pk=pk
+        Need.objects.select_related("organization", "capability", "event", "campaign"),
+        organization__slug=slug,
+        pk=pk,
     )
+    # Only for a need whose page is public (it may have closed since): a draft event's
+    # need is not confirmed to exist.
+    if need.event is not None and need.event.status != EventStatus.PUBLISHED:
+        raise Http404
+    if need.event is None and not (need.campaign is not None and need.campaign.is_public):
+        raise Http404
     context = {"organization": need.organization, "need": need}
     return render_public(request, "volunteers/public/need_thanks.html", context, private=True)
