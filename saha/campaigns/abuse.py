@@ -1,9 +1,8 @@
 """Rate limits on the hub's join form: per client address, and per email address.
 
 Fixed windows counted in the Django cache (local memory, or Redis when web
-processes share it): a check costs a cache round trip and no query. Keys hold
-a keyed hash, never the address itself. A client is counted as the petitions'
-sign form counts it (`saha.petitions.abuse.address_of`: an IPv6 client by its
+processes share it; `saha.core.ratelimit`). A client is counted as the petitions'
+sign form counts it (`saha.core.ratelimit.address_of`: an IPv6 client by its
 /64). The honeypot is a field of the page, read by the view.
 
 Settings (optional, read on each use): SAHA_CAMPAIGN_JOIN_IP_LIMIT per
@@ -13,16 +12,12 @@ SAHA_CAMPAIGN_JOIN_EMAIL_WINDOW seconds.
 
 from __future__ import annotations
 
-import math
-import time
-from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
-from django.utils.crypto import salted_hmac
 
-from saha.petitions.abuse import address_of, normalize_email
+from saha.core import ratelimit
+from saha.core.ratelimit import Throttled, address_of, normalize_email
 
 DEFAULTS: dict[str, int] = {
     "SAHA_CAMPAIGN_JOIN_IP_LIMIT": 10,
@@ -32,45 +27,27 @@ DEFAULTS: dict[str, int] = {
 }
 # The field a person never sees and a bot fills.
 HONEYPOT = "website"
-_PREFIX = "saha:campaigns:"
-_SALT = "saha.campaigns.abuse"
-
-
-@dataclass(frozen=True)
-class Throttled:
-    """Over a limit: come back in `retry_after` seconds."""
-
-    scope: str
-    retry_after: int
-
-
-def _setting(name: str) -> int:
-    return int(getattr(settings, name, DEFAULTS[name]))
+__all__ = ["Throttled", "check_address", "check_email"]
 
 
 def _hit(scope: str, ident: str, prefix: str) -> Throttled | None:
-    limit = _setting(f"SAHA_CAMPAIGN_JOIN_{prefix}_LIMIT")
-    window = _setting(f"SAHA_CAMPAIGN_JOIN_{prefix}_WINDOW")
-    digest = salted_hmac(_SALT + scope, ident, algorithm="sha256").hexdigest()[:24]
-    now = time.time()
-    index = int(now // window)
-    key = f"{_PREFIX}{scope}:{digest}:{index}"
-    cache.add(key, 0, timeout=window + 1)
-    try:
-        hits = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=window + 1)
-        hits = 1
-    if hits <= limit:
-        return None
-    return Throttled(scope, max(1, math.ceil((index + 1) * window - now)))
+    def setting(name: str) -> int:
+        return int(getattr(settings, name, DEFAULTS[name]))
+
+    return ratelimit.hit(
+        "campaigns",
+        scope,
+        ident,
+        limit=setting(f"SAHA_CAMPAIGN_JOIN_{prefix}_LIMIT"),
+        window=setting(f"SAHA_CAMPAIGN_JOIN_{prefix}_WINDOW"),
+    )
 
 
 def check_address(request: Any) -> Throttled | None:
-    """Every join attempt from this client address counts."""
+    """Every attempt from this client address counts."""
     return _hit("ip", address_of(request), "IP")
 
 
 def check_email(email: str) -> Throttled | None:
-    """Joins with one address ("+tag" folded): a bot cannot flood a mailbox from many IPs."""
-    return _hit("email", normalize_email(email), "EMAIL")
+    """Attempts with one address ("+tag" folded): nobody floods a mailbox from many IPs."""
+    return _hit("email", normalize_email(email), "EMAIL") if email else None

@@ -32,8 +32,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
-import math
 import secrets
 import time
 from dataclasses import dataclass
@@ -43,7 +41,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils.crypto import salted_hmac
 
-from saha.core.request import client_ip
+from saha.core import ratelimit
+from saha.core.ratelimit import Throttled, address_of, normalize_email
 
 DEFAULTS: dict[str, Any] = {
     # Sign attempts from one client address: this many per window (seconds).
@@ -80,58 +79,13 @@ def _setting(name: str) -> Any:
     return getattr(settings, name, DEFAULTS[name])
 
 
-def _digest(kind: str, value: str) -> str:
-    """A keyed hash for a cache key: who signed is not written in the cache."""
-    return salted_hmac(_SALT + kind, value, algorithm="sha256").hexdigest()[:24]
-
-
 # --- Rate limits ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Throttled:
-    """Over a limit: come back in `retry_after` seconds."""
-
-    scope: str
-    retry_after: int
-
-
-def _hit(key: str, limit: int, window: int) -> int | None:
-    """Count one hit in the current fixed window; the seconds to wait if over the limit."""
-    now = time.time()
-    index = int(now // window)
-    full_key = f"{_PREFIX}{key}:{index}"
-    cache.add(full_key, 0, timeout=window + 1)
-    try:
-        hits = cache.incr(full_key)
-    except ValueError:  # evicted between add and incr
-        cache.set(full_key, 1, timeout=window + 1)
-        hits = 1
-    if hits <= limit:
-        return None
-    return max(1, math.ceil((index + 1) * window - now))
 
 
 def _limit(scope: str, ident: str, prefix: str) -> Throttled | None:
     limit = int(_setting(f"SAHA_PETITION_{prefix}_LIMIT"))
     window = int(_setting(f"SAHA_PETITION_{prefix}_WINDOW"))
-    retry_after = _hit(f"{scope}:{_digest(scope, ident)}", limit, window)
-    return Throttled(scope, retry_after) if retry_after else None
-
-
-def address_of(request: Any) -> str:
-    """The client, for counting: an IPv6 address by its /64 (one subscriber's whole
-    network: a bot there has as many addresses as it likes)."""
-    address = client_ip(request) or "unknown"
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if isinstance(parsed, ipaddress.IPv6Address):
-        if parsed.ipv4_mapped is not None:
-            return str(parsed.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
-    return str(parsed)
+    return ratelimit.hit("petitions", scope, ident, limit=limit, window=window)
 
 
 def check_address(request: Any) -> Throttled | None:
@@ -142,11 +96,6 @@ def check_address(request: Any) -> Throttled | None:
 def check_noscript(request: Any) -> Throttled | None:
     """The stricter limit on signatures made without a solution while the challenge is on."""
     return _limit("noscript", address_of(request), "NOSCRIPT")
-
-
-def normalize_email(email: str) -> str:
-    local, _at, domain = email.strip().casefold().rpartition("@")
-    return f"{local.split('+', 1)[0]}@{domain}" if local else domain
 
 
 def check_email(email: str) -> Throttled | None:
@@ -165,8 +114,10 @@ def note_attempt(petition_id: int) -> None:
     if _setting("SAHA_PETITION_CHALLENGE") != "auto":
         return
     threshold = int(_setting("SAHA_PETITION_FLOOD_THRESHOLD"))
-    key = f"flood:{petition_id}"
-    if _hit(key, threshold, FLOOD_WINDOW) is not None:
+    flooded = ratelimit.hit(
+        "petitions", "flood", str(petition_id), limit=threshold, window=FLOOD_WINDOW
+    )
+    if flooded is not None:
         switch_on(petition_id)
 
 
