@@ -16,12 +16,11 @@ from django.utils.translation import gettext_lazy as _
 
 from saha.campaigns import partners
 from saha.campaigns.models import Campaign
-from saha.supporters.consent import ConsentGrant
-from saha.supporters.models import Channel, ConsentSource
+from saha.supporters.consent import FORM_CONSENT_FIELDS, ticked_consents
 from saha.supporters.services import PersonData
 
 # Field name -> channel. The label of each box is the wording recorded with the consent.
-CONSENT_FIELDS = {"consent_email": Channel.EMAIL, "consent_sms": Channel.SMS}
+CONSENT_FIELDS = FORM_CONSENT_FIELDS
 
 
 def _language_choices() -> list[tuple[str, str]]:
@@ -90,19 +89,7 @@ class JoinForm(forms.Form):
 
     def person_data(self, *, source_ref: str) -> PersonData:
         data = self.cleaned_data
-        contact = {Channel.EMAIL: data.get("email"), Channel.SMS: data.get("phone")}
-        consents = [
-            ConsentGrant(
-                channel=channel,
-                wording=self.consent_wording(name),
-                source=ConsentSource.FORM,
-                source_ref=source_ref,
-                language=translation.get_language() or data["language"],
-            )
-            for name, channel in CONSENT_FIELDS.items()
-            # A box ticked without the address it is about agrees to nothing we can use.
-            if data.get(name) and contact[channel]
-        ]
+        consents = ticked_consents(self, source_ref=source_ref)
         return PersonData(
             email=data.get("email") or "",
             phone=data.get("phone") or "",

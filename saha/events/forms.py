@@ -19,12 +19,11 @@ from django.utils.translation import gettext_lazy as _
 from saha.campaigns.partners import PartnerBox
 from saha.events.models import Event
 from saha.organizations.models import Organization
-from saha.supporters.consent import ConsentGrant
-from saha.supporters.models import Channel, ConsentSource
+from saha.supporters.consent import FORM_CONSENT_FIELDS, ticked_consents
 from saha.supporters.services import PersonData
 
 # Field name -> channel. The label of each box is the wording recorded with the consent.
-CONSENT_FIELDS = {"consent_email": Channel.EMAIL, "consent_sms": Channel.SMS}
+CONSENT_FIELDS = FORM_CONSENT_FIELDS
 # One box per co-host or campaign partner, `share_<organization id>`: a box for any
 # other id is no field of the form, so a forged one is dropped with the rest of the
 # unknown input.
@@ -134,19 +133,7 @@ class RsvpForm(forms.Form):
     def person_data(self, *, source_ref: str) -> PersonData:
         data = self.cleaned_data
         language = data["language"]
-        contact = {Channel.EMAIL: data.get("email"), Channel.SMS: data.get("phone")}
-        consents = [
-            ConsentGrant(
-                channel=channel,
-                wording=self.consent_wording(name),
-                source=ConsentSource.FORM,
-                source_ref=source_ref,
-                language=translation.get_language() or language,
-            )
-            for name, channel in CONSENT_FIELDS.items()
-            # A box ticked without the address it is about agrees to nothing we can use.
-            if data.get(name) and contact[channel]
-        ]
+        consents = ticked_consents(self, source_ref=source_ref)
         return PersonData(
             email=data.get("email") or "",
             phone=data.get("phone") or "",

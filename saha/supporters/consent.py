@@ -16,6 +16,7 @@ import django.dispatch
 from django.core import signing
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from saha.core import audit
@@ -246,3 +247,26 @@ def recompute_states(person: Person) -> None:
         latest[(record.channel, record.purpose)] = record
     for record in latest.values():
         _set_state(person, record, None)
+
+
+# The consent boxes a public sign-up form shows, by field name.
+FORM_CONSENT_FIELDS = {"consent_email": Channel.EMAIL, "consent_sms": Channel.SMS}
+
+
+def ticked_consents(form: Any, *, source_ref: str) -> list[ConsentGrant]:
+    """The grants of a valid public form's ticked consent boxes, each with the words of its
+    label in the language the page was shown in. A box ticked without the address it
+    is about (SMS without a phone) agrees to nothing we can use."""
+    data = form.cleaned_data
+    contact = {Channel.EMAIL: data.get("email"), Channel.SMS: data.get("phone")}
+    return [
+        ConsentGrant(
+            channel=channel,
+            wording=str(form.fields[name].label),
+            source=ConsentSource.FORM,
+            source_ref=source_ref,
+            language=get_language() or data["language"],
+        )
+        for name, channel in FORM_CONSENT_FIELDS.items()
+        if data.get(name) and contact[channel]
+    ]

@@ -27,8 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from saha.campaigns import partners
 from saha.campaigns.queries import Shown
 from saha.organizations.models import Organization
-from saha.supporters.consent import ConsentGrant
-from saha.supporters.models import Channel, ConsentSource
+from saha.supporters.consent import FORM_CONSENT_FIELDS, ticked_consents
 from saha.supporters.services import PersonData
 from saha.volunteers.models import Capability, Offer, Shift
 from saha.volunteers.offers import MAX_QUANTITY, AvailabilityWindow
@@ -37,7 +36,7 @@ from saha.volunteers.texts import capability_name
 # The field a person never sees and a bot fills.
 HONEYPOT = "website"
 WINDOWS = 3
-CONSENT_FIELDS = {"consent_email": Channel.EMAIL, "consent_sms": Channel.SMS}
+CONSENT_FIELDS = FORM_CONSENT_FIELDS
 
 
 def _language_choices() -> list[tuple[str, str]]:
@@ -115,19 +114,7 @@ class PersonFields(forms.Form):
 
     def person_data(self, *, source_ref: str) -> PersonData:
         data = self.cleaned_data
-        contact = {Channel.EMAIL: data.get("email"), Channel.SMS: data.get("phone")}
-        consents = [
-            ConsentGrant(
-                channel=channel,
-                wording=self.consent_wording(name),
-                source=ConsentSource.FORM,
-                source_ref=source_ref,
-                language=translation.get_language() or data["language"],
-            )
-            for name, channel in CONSENT_FIELDS.items()
-            # A box ticked without the address it is about agrees to nothing we can use.
-            if data.get(name) and contact[channel]
-        ]
+        consents = ticked_consents(self, source_ref=source_ref)
         return PersonData(
             email=data.get("email") or "",
             phone=data.get("phone") or "",
