@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "saha.statements",
     "saha.campaigns",
     "saha.volunteers",
+    "saha.api",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -54,6 +55,8 @@ INSTALLED_APPS = [
     "allauth.usersessions",
     "django_tasks",
     "django_tasks_db",
+    "rest_framework",
+    "drf_spectacular",
 ]
 
 MIDDLEWARE = [
@@ -324,6 +327,38 @@ if SAHA_WORKER_DEAD_AFTER_SECONDS < 2 * SAHA_WORKER_HEARTBEAT_SECONDS:
     )
 SAHA_TASK_MAX_ATTEMPTS = env.get_int("SAHA_TASK_MAX_ATTEMPTS", 5, minimum=1)
 SAHA_TASK_RESULT_DAYS = env.get_int("SAHA_TASK_RESULT_DAYS", 14, minimum=1)
+
+# --- Open API (OSDI, Action Network v2 dialect; saha/api) ----------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["saha.api.auth.TokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["saha.api.auth.HasScope"],
+    "DEFAULT_RENDERER_CLASSES": ["saha.api.hal.HalJSONRenderer", "saha.api.hal.PlainJSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["saha.api.hal.HalJSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "saha.api.hal.LenientNegotiation",
+    "EXCEPTION_HANDLER": "saha.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Saha API (OSDI, Action Network v2 dialect)",
+    "DESCRIPTION": "HAL+JSON under /api/v2/. Send the token in the OSDI-API-Token header. "
+    "See docs/api.md.",
+    "VERSION": "2.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SORT_OPERATIONS": True,
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "osdiToken": {"type": "apiKey", "in": "header", "name": "OSDI-API-Token"}
+        }
+    },
+    "SECURITY": [{"osdiToken": []}],
+}
+# Calls per token per minute; over it the API answers 429 with Retry-After.
+SAHA_API_RATE_PER_MINUTE = env.get_int("SAHA_API_RATE_PER_MINUTE", 240, minimum=1)
+# Webhooks may call private and loopback addresses only when the operator says so.
+SAHA_WEBHOOKS_ALLOW_PRIVATE = env.get_bool("SAHA_WEBHOOKS_ALLOW_PRIVATE", False)
 
 # --- Security -----------------------------------------------------------------
 

@@ -9,6 +9,8 @@ transaction. See `services.py`.
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -43,6 +45,8 @@ def default_reminders() -> list[int]:
 
 
 class Event(OrganizationOwned):
+    # The id other systems see (the API's saha:<uuid>), never the row id.
+    uuid = models.UUIDField(default=uuid4, unique=True, editable=False)
     slug = models.SlugField(_("short name in the address"), max_length=80, allow_unicode=False)
     titles = models.JSONField(_("title"), default=dict)
     descriptions = models.JSONField(_("description"), default=dict, blank=True)
@@ -147,6 +151,8 @@ class RsvpStatus(models.TextChoices):
 class Rsvp(OrganizationOwned):
     """One person's answer to one event: one row however often they answer."""
 
+    # The id other systems see (the API's saha:<uuid>), never the row id.
+    uuid = models.UUIDField(default=uuid4, unique=True, editable=False)
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="rsvps")
     # Kept without the person after an erasure, so the counts hold.
     person = models.ForeignKey(

@@ -11,6 +11,8 @@ blindly). See `outbox.py` and docs/messaging.md.
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 import datetime as dt
 
 from django.conf import settings
@@ -157,6 +159,8 @@ class BroadcastStatus(models.TextChoices):
 class Broadcast(OrganizationOwned):
     """One email or SMS to an audience, written once per language."""
 
+    # The id other systems see (the API's saha:<uuid>), never the row id.
+    uuid = models.UUIDField(default=uuid4, unique=True, editable=False)
     message = models.OneToOneField(Message, on_delete=models.PROTECT, related_name="broadcast")
     name = models.CharField(_("internal name"), max_length=200)
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)

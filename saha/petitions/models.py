@@ -8,6 +8,8 @@ person becomes NULL, nothing about them is kept), so the count stays right.
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -26,6 +28,8 @@ class PetitionStatus(models.TextChoices):
 
 
 class Petition(OrganizationOwned):
+    # The id other systems see (the API's saha:<uuid>), never the row id.
+    uuid = models.UUIDField(default=uuid4, unique=True, editable=False)
     slug = models.SlugField(_("short name in the address"), max_length=80)
     titles = models.JSONField(_("title"), default=dict)
     texts = models.JSONField(_("text"), default=dict, blank=True)
@@ -88,6 +92,8 @@ class Petition(OrganizationOwned):
 class Signature(OrganizationOwned):
     """One person's signature on one petition, however often they sign."""
 
+    # The id other systems see (the API's saha:<uuid>), never the row id.
+    uuid = models.UUIDField(default=uuid4, unique=True, editable=False)
     petition = models.ForeignKey(Petition, on_delete=models.CASCADE, related_name="signatures")
     # NULL after an erasure: the signature still counts, nothing about the signer stays.
     person = models.ForeignKey(

@@ -9,6 +9,8 @@ it, kept in the same transaction so segments can filter on it cheaply.
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 from typing import Any, NoReturn
 
 from django.conf import settings
@@ -68,6 +70,8 @@ class PersonQuerySet(OrganizationQuerySet):
 
 
 class Person(OrganizationOwned):
+    # The id other systems see (the API's saha:<uuid>), never the row id.
+    uuid = models.UUIDField(default=uuid4, unique=True, editable=False)
     given_name = models.CharField(_("given name"), max_length=150, blank=True)
     family_name = models.CharField(_("family name"), max_length=150, blank=True)
     # Case- and diacritic-folded "given family", for search by prefix.
@@ -203,6 +207,8 @@ class CustomField(OrganizationOwned):
 
 
 class Tag(OrganizationOwned):
+    # The id other systems see (the API's saha:<uuid>), never the row id.
+    uuid = models.UUIDField(default=uuid4, unique=True, editable=False)
     name = models.CharField(_("name"), max_length=100)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -215,6 +221,8 @@ class Tag(OrganizationOwned):
 
 
 class Tagging(models.Model):
+    # The id other systems see (the API's saha:<uuid>), never the row id.
+    uuid = models.UUIDField(default=uuid4, unique=True, editable=False)
     # Person and tag are always of the same organization (the services see to it).
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="taggings")
     tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="taggings")
@@ -335,6 +343,8 @@ class Suppression(OrganizationOwned):
 class Segment(OrganizationOwned):
     """A saved audience: a definition of criteria, evaluated when used."""
 
+    # The id other systems see (the API's saha:<uuid>), never the row id.
+    uuid = models.UUIDField(default=uuid4, unique=True, editable=False)
     name = models.CharField(_("name"), max_length=120)
     definition = models.JSONField(default=dict)
     created_by = models.ForeignKey(

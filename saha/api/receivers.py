@@ -1,0 +1,1 @@
+"""Webhooks: filled by the webhooks work."""
