@@ -49,6 +49,10 @@ def as_datetime(value: str) -> dt.datetime:
     return parsed
 
 
+def _is_bare_day(raw: str) -> bool:
+    return re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw.strip()) is not None
+
+
 DATE = {"parse": as_datetime, "operators": ("eq", "gt", "lt")}
 
 
@@ -89,6 +93,11 @@ def parse(text: str | None, fields: dict[str, Field]) -> Q:
             raise _bad(
                 _("%(value)s is not a valid value for %(field)s.") % {"value": raw, "field": name}
             ) from None
-        q = Q(**{f"{field.path}{OPERATORS[operator]}": value})
+        if operator == "eq" and field.parse is as_datetime and _is_bare_day(raw):
+            # "modified_date eq '2026-11-25'" means that day (UTC), not its first instant.
+            next_day = value + dt.timedelta(days=1)
+            q = Q(**{f"{field.path}__gte": value, f"{field.path}__lt": next_day})
+        else:
+            q = Q(**{f"{field.path}{OPERATORS[operator]}": value})
         combined = (combined | q) if joiners == {"or"} and combined else (combined & q)
     return combined

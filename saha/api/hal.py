@@ -49,7 +49,8 @@ class HalJSONParser(JSONParser):
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         try:
             return super().parse(stream, media_type, parser_context)
-        except exceptions.ParseError as error:
+        except (exceptions.ParseError, RecursionError) as error:
+            # RecursionError: "[[[[..." nested deeper than the decoder goes.
             raise exceptions.ParseError(
                 _("The body is not valid JSON."), code="invalid_json"
             ) from error
@@ -71,7 +72,9 @@ class LenientNegotiation(DefaultContentNegotiation):
 
     def select_parser(self, request: Any, parsers: list[Any]) -> Any:
         parser = super().select_parser(request, parsers)
-        if parser is None and request.content_type.split(";")[0].strip() in ("", "text/plain"):
+        plain = request.content_type.split(";")[0].strip()
+        # application/json: "application/*+json" does not match it in DRF's media types.
+        if parser is None and plain in ("", "text/plain", "application/json"):
             # curl -d sends form encoding; many scripts send no type: read it as JSON.
             return _AnyJSONParser()
         if parser is None and request.content_type.startswith("application/x-www-form"):

@@ -17,7 +17,8 @@ from saha.core import audit
 from saha.core.errors import DomainError
 from saha.organizations.models import Organization
 
-PREFIX_LENGTH = 8
+# "saha_" and 7 characters of the secret: enough to tell tokens apart on a page.
+PREFIX_LENGTH = 12
 # last_used_at is written at most this often per token, not on every call.
 TOUCH_EVERY_SECONDS = 60
 
@@ -50,7 +51,7 @@ def create_token(
         token = ApiToken.objects.create(
             organization=organization,
             name=name[:100],
-            prefix=secret[: PREFIX_LENGTH + 5],
+            prefix=secret[:PREFIX_LENGTH],
             digest=digest_of(secret),
             scopes=chosen,
             created_by=actor if getattr(actor, "is_authenticated", False) else None,

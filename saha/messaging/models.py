@@ -11,9 +11,8 @@ blindly). See `outbox.py` and docs/messaging.md.
 
 from __future__ import annotations
 
-from uuid import uuid4
-
 import datetime as dt
+from uuid import uuid4
 
 from django.conf import settings
 from django.db import models

@@ -105,6 +105,9 @@ def record_consent(
             actor=actor if getattr(actor, "is_authenticated", False) else None,
         )
         _set_state(person, record, state)
+        # A change of consent is a change of the person, for whoever syncs by
+        # modified date (an unsubscribe must reach the other systems).
+        Person.objects.filter(pk=person.pk).update(modified_at=record.created_at)
         if grant.source == ConsentSource.MANUAL:
             # A member changed someone's consent by hand: the ledger holds the
             # proof, the audit log shows who did it among the other actions.

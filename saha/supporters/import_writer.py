@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
+from uuid import uuid4
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
@@ -52,6 +53,7 @@ MOVE_BATCH = 500
 
 PERSON_COLUMNS = (
     "id",
+    "uuid",
     "organization_id",
     *PROFILE,
     "name_key",
@@ -73,7 +75,7 @@ PHONE_COLUMNS = (
     "is_primary",
     "created_at",
 )
-TAGGING_COLUMNS = ("person_id", "tag_id", "created_at")
+TAGGING_COLUMNS = ("uuid", "person_id", "tag_id", "created_at")
 RECORD_COLUMNS = (
     "id",
     "organization_id",
@@ -266,6 +268,7 @@ class ChunkWriter:
             people.append(
                 (
                     person_id,
+                    uuid4().hex,  # as Django stores it on SQLite; PostgreSQL reads it too
                     self.organization_id,
                     *profile,
                     name_key[:301],
@@ -417,13 +420,13 @@ class ChunkWriter:
             ).values_list("person_id", "tag_id")
         )
         rows = [
-            (person_id, tag_ids[name], now)
+            (uuid4().hex, person_id, tag_ids[name], now)
             for person_id, names in wanted.items()
             for name in sorted(names)
             if (person_id, tag_ids[name]) not in existing
         ]
         bulk.insert(Tagging, TAGGING_COLUMNS, rows)
-        return {person_id for person_id, _tag, _now in rows}
+        return {person_id for _uuid, person_id, _tag, _now in rows}
 
     def _tag_ids_for(self, names: set[str]) -> dict[str, int]:
         missing = names - self._tag_ids.keys()

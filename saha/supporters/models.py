@@ -9,9 +9,8 @@ it, kept in the same transaction so segments can filter on it cheaply.
 
 from __future__ import annotations
 
-from uuid import uuid4
-
 from typing import Any, NoReturn
+from uuid import uuid4
 
 from django.conf import settings
 from django.db import models

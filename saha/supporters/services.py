@@ -325,6 +325,19 @@ def _apply_tags(person: Person, names: Iterable[str]) -> list[Tag]:
     return added
 
 
+def create_tag(*, actor: Any, organization: Organization, name: str) -> tuple[Tag, bool]:
+    """The organization's tag of this name, created if new; `created` says which."""
+    names = tag_names([name])
+    if not names:
+        raise DomainError("tag_name_missing", _("Give the tag a name."))
+    with transaction.atomic():
+        # get_or_create retries the read when a concurrent call inserted the name first.
+        tag, created = Tag.objects.get_or_create(organization=organization, name=names[0])
+        if created:
+            audit.log(actor, "supporters.tag.created", tag, {"tag": tag.name})
+    return tag, created
+
+
 def tag_people(*, actor: Any, people: Sequence[Person], names: Iterable[str]) -> int:
     """Add tags to people; returns how many taggings were new."""
     names = tag_names(names)
@@ -381,13 +394,21 @@ def add_contact(*, actor: Any, person: Person, email: str = "", phone: str = "")
             if address is None:
                 raise InvalidContact("invalid_email", _("This email address is not valid."))
             if _attach_email(person, address):
+                _touch(person)
                 audit.log(actor, "supporters.person.email_added", person)
         if phone:
             parsed = normalize_phone(phone)
             if parsed is None:
                 raise InvalidContact("invalid_phone", _("This phone number is not valid."))
             if _attach_phone(person, parsed.number, parsed.sms_capable, PersonData()):
+                _touch(person)
                 audit.log(actor, "supporters.person.phone_added", person)
+
+
+def _touch(person: Person) -> None:
+    """A new contact is a change of the person, for whoever syncs by modified date."""
+    person.modified_at = timezone.now()
+    Person.objects.filter(pk=person.pk).update(modified_at=person.modified_at)
 
 
 def remove_contact(
@@ -398,11 +419,13 @@ def remove_contact(
             deleted, _by_model = PersonEmail.objects.filter(person=person, pk=email_id).delete()
             if deleted:
                 _ensure_primary(person.emails.all())
+                _touch(person)
                 audit.log(actor, "supporters.person.email_removed", person)
         if phone_id:
             deleted, _by_model = PersonPhone.objects.filter(person=person, pk=phone_id).delete()
             if deleted:
                 _ensure_primary(person.phones.all())
+                _touch(person)
                 audit.log(actor, "supporters.person.phone_removed", person)
 
 

@@ -75,3 +75,16 @@ def test_scopes_are_read_and_write_per_resource() -> None:
     assert scopes.allows(["people:write"], "people", write=False)
     assert not scopes.allows(["people:read"], "people", write=True)
     assert not scopes.allows(["tags:write"], "people", write=False)
+
+
+def test_a_bare_day_with_eq_means_that_whole_day() -> None:
+    import datetime as dt
+
+    from saha.api import filters
+
+    fields = {"modified_date": filters.Field("modified_at", **filters.DATE)}
+    q = filters.parse("modified_date eq '2026-11-25'", fields)
+    assert dict(q.children) == {
+        "modified_at__gte": dt.datetime(2026, 11, 25, tzinfo=dt.UTC),
+        "modified_at__lt": dt.datetime(2026, 11, 26, tzinfo=dt.UTC),
+    }
