@@ -1,0 +1,1 @@
+"""What the API shows of each resource and what it accepts: render functions and inputs."""

@@ -1,0 +1,299 @@
+"""POST /people: the person signup helper, with a token, in the background, and public."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from saha.api.models import ApiSettings
+from saha.api.tests.conftest import ApiClient
+from saha.core.models import AuditEntry
+from saha.organizations.models import Organization
+from saha.supporters.models import (
+    Channel,
+    ConsentRecord,
+    ConsentSource,
+    ConsentStatus,
+    Person,
+    PersonEmail,
+    PersonPhone,
+    Tag,
+    Tagging,
+)
+from saha.supporters.tests.people_factories import PersonFactory, consent
+
+
+def signup_body(email: str = "rana@example.org", **person: Any) -> dict[str, Any]:
+    return {"person": {"email_addresses": [{"address": email}], **person}}
+
+
+def test_a_signup_creates_the_person_and_answers_it(api: ApiClient, org_a: Organization) -> None:
+    body = signup_body(
+        given_name="Rana",
+        phone_numbers=[{"number": "+961 71 123 456"}],
+        postal_addresses=[{"locality": "Hamra", "region": "Beirut", "country": "lb"}],
+        languages_spoken=["ar"],
+    )
+    body["add_tags"] = ["volunteer", "beirut"]
+
+    response = api.post("/api/v2/people", body)
+
+    assert response.status_code == 200
+    data = response.json()
+    person = Person.objects.get()
+    assert person.organization == org_a
+    assert person.source == "api"
+    assert person.source_ref.startswith("api:test token")
+    assert (person.given_name, person.locality, person.country) == ("Rana", "Hamra", "LB")
+    assert person.language == "ar"
+    assert data["identifiers"][0] == f"saha:{person.uuid}"
+    assert data["email_addresses"][0]["address"] == "rana@example.org"
+    assert data["phone_numbers"][0]["number"] == "+96171123456"
+    assert sorted(Tagging.objects.values_list("tag__name", flat=True)) == ["beirut", "volunteer"]
+    assert data["_links"]["curies"]
+
+
+def test_a_signup_of_a_known_email_updates_the_same_person(
+    api: ApiClient, org_a: Organization
+) -> None:
+    # given a person who signed up through a web form
+    first = api.post("/api/v2/people", signup_body(given_name="Rana"))
+    assert first.status_code == 200
+
+    # when an integration sends the same address (in another case) with more
+    second = api.post(
+        "/api/v2/people",
+        signup_body(
+            "RANA@example.org",
+            given_name="Rania",
+            family_name="Khoury",
+            phone_numbers=[{"number": "+96171123456"}],
+        ),
+    )
+
+    # then it is the same person, updated, with one creation in the audit log
+    assert second.status_code == 200
+    assert Person.objects.count() == 1
+    person = Person.objects.get()
+    assert (person.given_name, person.family_name) == ("Rania", "Khoury")
+    assert person.phones.get().number == "+96171123456"
+    assert second.json()["identifiers"] == first.json()["identifiers"]
+    assert AuditEntry.objects.filter(action="supporters.person.created").count() == 1
+    assert AuditEntry.objects.filter(action="supporters.person.updated").count() == 1
+
+
+def test_a_signup_matches_by_phone_when_the_email_is_new(
+    api: ApiClient, org_a: Organization
+) -> None:
+    known = PersonFactory(organization=org_a, phone="+96171123456")
+    api.post(
+        "/api/v2/people",
+        signup_body("new@example.org", phone_numbers=[{"number": "+96171123456"}]),
+    )
+    assert Person.objects.count() == 1
+    assert PersonEmail.objects.get().person == known
+
+
+def test_a_subscribed_email_goes_to_the_consent_ledger_with_source_api(
+    api: ApiClient, org_a: Organization
+) -> None:
+    body = {"person": {"email_addresses": [{"address": "a@example.org", "status": "subscribed"}]}}
+    response = api.post("/api/v2/people", body)
+
+    assert response.json()["email_addresses"][0]["status"] == "subscribed"
+    record = ConsentRecord.objects.get()
+    assert record.channel == Channel.EMAIL
+    assert record.status == ConsentStatus.GRANTED
+    assert record.source == ConsentSource.API
+    assert record.source_ref.startswith("api:test token")
+    assert "test token" in record.wording
+
+
+def test_an_email_without_a_status_records_no_consent(api: ApiClient) -> None:
+    response = api.post("/api/v2/people", signup_body())
+    assert response.json()["email_addresses"][0]["status"] == "unsubscribed"
+    assert not ConsentRecord.objects.exists()
+
+
+def test_remove_tags_removes_them_with_an_audit_row(api: ApiClient, org_a: Organization) -> None:
+    PersonFactory(organization=org_a, email="rana@example.org", tags=["old", "kept"])
+    body = signup_body()
+    body["remove_tags"] = ["old", "never-existed"]
+    assert api.post("/api/v2/people", body).status_code == 200
+    assert list(Tagging.objects.values_list("tag__name", flat=True)) == ["kept"]
+    assert AuditEntry.objects.filter(action="supporters.person.untagged").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ({}, "required"),
+        ({"person": {}}, "no_contact"),
+        ({"person": "rana"}, "invalid"),
+        ([1, 2], "invalid"),
+        ({"person": {"email_addresses": [{"address": "not an address"}]}}, "invalid_email"),
+        ({"person": {"phone_numbers": [{"number": "12"}]}}, "invalid_phone"),
+        ({"person": {"email_addresses": {"address": "a@b.org"}}}, "not_a_list"),
+        (
+            {"person": {"email_addresses": [{"address": "a@b.org"}], "given_name": "x" * 5000}},
+            "max_length",
+        ),
+        ({"person": {"email_addresses": [{"address": "a@b.org"}], "given_name": ["x"]}}, "invalid"),
+        (
+            {"person": {"email_addresses": [{"address": "a@b.org", "status": "maybe"}]}},
+            "invalid_choice",
+        ),
+        ({"person": {"email_addresses": [{"address": "a\ud800@b.org"}]}}, "invalid_text"),
+        ({"person": {"email_addresses": [{"address": "a@b.org"}]}, "add_tags": "x"}, "not_a_list"),
+        (
+            {"person": {"email_addresses": [{"address": "a@b.org"}], "custom_fields": {"a": [1]}}},
+            "invalid_custom_field",
+        ),
+        (
+            {
+                "person": {
+                    "email_addresses": [{"address": "a@b.org"}],
+                    "postal_addresses": [{"country": "Lebanon"}],
+                }
+            },
+            "max_length",
+        ),
+    ],
+)
+def test_bad_input_is_a_400_with_a_code(api: ApiClient, body: Any, code: str) -> None:
+    response = api.post("/api/v2/people", body)
+    assert response.status_code == 400
+    assert response.json()["code"] == code
+    assert not Person.objects.exists()
+
+
+def test_a_body_that_is_not_json_is_400(api: ApiClient) -> None:
+    response = api.post("/api/v2/people", "{not json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_json"
+
+
+def test_a_background_signup_answers_200_empty_and_writes(
+    api: ApiClient, django_capture_on_commit_callbacks: Any
+) -> None:
+    # The test settings run a task as soon as it is enqueued, on commit.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post("/api/v2/people?background_request=true", signup_body())
+    assert response.status_code == 200
+    assert response.json() == {}
+    assert PersonEmail.objects.filter(address="rana@example.org").exists()
+
+
+def test_a_refused_background_signup_is_audited(
+    api: ApiClient, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post("/api/v2/people?background_request=true", {"person": {}})
+    assert response.json() == {}
+    assert not Person.objects.exists()
+    assert AuditEntry.objects.get(action="api.background.refused").data["code"] == "no_contact"
+
+
+# --- The public helper -------------------------------------------------------------
+
+
+@pytest.fixture
+def public_on(org_a: Organization) -> Organization:
+    ApiSettings.objects.create(organization=org_a, public_helpers=True)
+    return org_a
+
+
+def anonymous() -> ApiClient:
+    return ApiClient(None)
+
+
+def test_the_public_helper_signs_up_when_the_organization_allows_it(
+    public_on: Organization,
+) -> None:
+    response = anonymous().post("/api/v2/people?organization=org-a", signup_body(given_name="Rana"))
+    assert response.status_code == 200
+    assert response.json() == {}
+    person = Person.objects.get()
+    assert person.organization == public_on
+    assert person.source == "api"
+
+
+@pytest.mark.parametrize("slug", ["org-a", "no-such-org", "", "x" * 500])
+def test_the_public_helper_says_200_empty_and_does_nothing_when_off(
+    org_a: Organization, slug: str
+) -> None:
+    ApiSettings.objects.create(organization=org_a, public_helpers=False)
+    response = anonymous().post(f"/api/v2/people?organization={slug}", signup_body())
+    assert response.status_code == 200
+    assert response.json() == {}
+    assert not Person.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "body", [{"person": {}}, "{not json", [1], {"person": {"given_name": "x" * 9000}}]
+)
+def test_the_public_helper_says_200_empty_to_bad_data(public_on: Organization, body: Any) -> None:
+    response = anonymous().post("/api/v2/people?organization=org-a", body)
+    assert response.status_code == 200
+    assert response.json() == {}
+
+
+def test_the_public_helper_cannot_read(public_on: Organization) -> None:
+    assert anonymous().get("/api/v2/people?organization=org-a").status_code == 401
+
+
+def test_a_stranger_changes_nothing_of_a_known_person(public_on: Organization) -> None:
+    # given a supporter with a name, a phone, tags and consent
+    known = PersonFactory(
+        organization=public_on,
+        email="rana@example.org",
+        phone="+96171123456",
+        given_name="Rana",
+        tags=["member"],
+    )
+    consent(known, Channel.EMAIL)
+
+    # when a stranger types her address with other data on another website
+    body = signup_body(
+        given_name="Mallory",
+        phone_numbers=[{"number": "+96171999999", "status": "subscribed"}],
+    )
+    body["person"]["email_addresses"][0]["status"] = "unsubscribed"
+    body["remove_tags"] = ["member"]
+    anonymous().post("/api/v2/people?organization=org-a", body)
+
+    # then her name, consent and tags stay, and the stranger's number is not hers
+    known.refresh_from_db()
+    assert known.given_name == "Rana"
+    assert Tagging.objects.filter(person=known, tag__name="member").exists()
+    assert not PersonPhone.objects.filter(number="+96171999999").exists()
+    assert ConsentRecord.objects.filter(person=known).count() == 1
+    assert not ConsentRecord.objects.filter(status=ConsentStatus.WITHDRAWN).exists()
+
+
+def test_the_public_helper_is_rate_limited_per_address(
+    public_on: Organization, settings: Any
+) -> None:
+    settings.SAHA_API_PUBLIC_HELPER_LIMIT = 2
+    client = anonymous()
+    for n in range(4):
+        response = client.post(
+            "/api/v2/people?organization=org-a", signup_body(f"p{n}@example.org")
+        )
+        assert response.status_code == 200
+        assert response.json() == {}
+    assert Person.objects.count() == 2
+
+
+def test_the_public_helper_adds_its_tags(public_on: Organization) -> None:
+    body = signup_body()
+    body["add_tags"] = ["from-website"]
+    anonymous().post("/api/v2/people?organization=org-a", body)
+    assert Tag.objects.get().name == "from-website"
+
+
+def test_json_nested_too_deep_is_400(api: ApiClient) -> None:
+    response = api.post("/api/v2/people", "[" * 100_000 + "]" * 100_000)
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_json"
