@@ -61,6 +61,7 @@ def rsvp(
     source: str = "form",
     notify: bool = True,
     anonymous: bool = False,
+    person_source: str = Source.EVENT,
 ) -> RsvpResult:
     """Answer "I'm coming" for a person found or created from `data`.
 
@@ -75,6 +76,8 @@ def rsvp(
     the box's exact words). Once the RSVP stands, what was typed (nothing the
     host knew) joins each one's own supporters, whoever typed it: that copies
     nothing of the host's, so it needs no such care.
+
+    `person_source`: where a supporter created here came from (the API says "api").
     """
     if event.status != EventStatus.PUBLISHED or event.ends_at < timezone.now():
         raise EventClosed("event_closed", _("This event no longer takes answers."))
@@ -85,7 +88,7 @@ def rsvp(
         organization=event.organization,
         actor=actor or "rsvp",
         data=data,
-        source=Source.EVENT,
+        source=person_source,
         source_ref=f"event:{event.pk}",
         anonymous=anonymous,
     )
@@ -211,12 +214,18 @@ def cancel_rsvp(*, rsvp: Rsvp, actor: Any = None) -> Rsvp | None:
         )
         if was_confirmed:
             promoted = _hand_over_place(row.event_id)
-        if actor is not None and getattr(actor, "is_authenticated", False):
+        # Staff and machines (an API token's label) leave a row; an attendee's own
+        # choice from their ticket page does not.
+        if _is_staff_or_machine(actor):
             audit.log(actor, "events.rsvp.cancelled", row)
     rsvp.status = RsvpStatus.CANCELLED
     if promoted is not None:
         _notify(promoted, "promoted")
     return promoted
+
+
+def _is_staff_or_machine(actor: Any) -> bool:
+    return isinstance(actor, str) or getattr(actor, "is_authenticated", False)
 
 
 def _hand_over_place(event_id: int) -> Rsvp | None:

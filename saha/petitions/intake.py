@@ -46,12 +46,15 @@ def accept(
     comment: str = "",
     source_ref: str = "",
     partners: Mapping[int, str] | None = None,
+    source: str = "form",
 ) -> PendingSignature:
     """Accept a signature: checked, written once, taken in by the worker in a moment.
 
     `partners`: the campaign partners whose box was ticked, organization id -> the
     exact words of the box. They travel with the signature; which of them may
     still receive it is decided when it is taken in.
+
+    `source`: what the signature says it came through ("api" for the public API helper).
     """
     if not petition.is_open:
         raise services.PetitionClosed(
@@ -66,6 +69,7 @@ def accept(
         "show_name": show_name,
         "comment": comment.strip()[:2000],
         "source_ref": source_ref[:300],
+        "source": source[:20],
     }
     if partners:
         packed["partners"] = {str(org_id): str(words) for org_id, words in partners.items()}
@@ -130,6 +134,7 @@ def _take(row: PendingSignature) -> bool:
                 show_name=bool(row.data.get("show_name")),
                 comment=str(row.data.get("comment", "")),
                 source_ref=str(row.data.get("source_ref", "")),
+                source=str(row.data.get("source") or "form"),
                 received_at=row.received_at,
                 partners=_partners(row.data.get("partners")),
                 partners_language=str(row.data.get("partners_language") or ""),

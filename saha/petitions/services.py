@@ -111,6 +111,8 @@ def sign(
     received_at: dt.datetime | None = None,
     partners: Mapping[int, str] | None = None,
     partners_language: str = "",
+    anonymous: bool = True,
+    person_source: str = Source.PETITION,
 ) -> SignResult:
     """Sign for the person found (by email only) or created from `data`.
 
@@ -121,6 +123,11 @@ def sign(
     the box's exact words). What was typed joins the own supporters of those
     that are still partners of a published campaign holding the petition now,
     whether or not this person had signed before: it copies nothing of the host's.
+
+    `anonymous`: typed by anyone (the public form, the public API helper). Only the
+    organization's own data (an API token) says False: a supporter found by email then
+    gets what it adds, as from any organizer's tool. `person_source` names where a
+    supporter created here came from ("api" through the API).
     """
     if not _takes(petition, received_at):
         raise PetitionClosed("petition_closed", _("This petition no longer takes signatures."))
@@ -133,9 +140,9 @@ def sign(
         organization=petition.organization,
         actor=actor or "petition",
         data=data,
-        source=Source.PETITION,
+        source=person_source,
         source_ref=source_ref or f"petition:{petition.pk}",
-        anonymous=True,
+        anonymous=anonymous,
     ).person
     try:
         with transaction.atomic():

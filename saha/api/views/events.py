@@ -1,7 +1,356 @@
-"""API views for events (being written)."""
+"""Events and attendances: the collections, the items, and the record attendance helper.
+
+Only the organization's own events are shown, never those it co-hosts: the
+attendees of a co-hosted event are the host's supporters, and a co-host may see
+only those who ticked its box, which the host's own pages decide (`roster`).
+A token of the co-host gets 404 on the host's event, shared attendees or not.
+
+The record attendance helper (`POST /events/{id}/attendances`) lands in
+`events.services.rsvp`, as the event page's form does: the same capacity,
+waiting list, one answer per person, and ticket. Through a token the person's
+data is the organization's own (source "api"); through the public helper (no
+token, where the organization allows it) it is typed by a stranger, like the
+form's, and the answer is always `200 {}`.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-urlpatterns: list[Any] = []
+from django.conf import settings
+from django.db.models import QuerySet
+from django.urls import re_path
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
+from rest_framework.exceptions import APIException
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from saha.api import background, filters, hal
+from saha.api.errors import ApiError
+from saha.api.models import ApiSettings
+from saha.api.resources import events as resources
+from saha.api.views.base import OsdiView
+from saha.core import ratelimit
+from saha.core.errors import DomainError
+from saha.events import services
+from saha.events.models import Event, EventStatus, Rsvp, RsvpStatus, Visibility
+from saha.organizations.models import Organization
+from saha.supporters.models import Person, Source
+
+log = logging.getLogger(__name__)
+
+PUBLIC_ACTOR = "api:public helper"
+ID = r"(?P<{}>[^/]+)"
+
+LIST_PARAMETERS = [
+    OpenApiParameter("page", OpenApiTypes.INT, description="Page number, from 1."),
+    OpenApiParameter("per_page", OpenApiTypes.INT, description="Items per page, at most 25."),
+    OpenApiParameter(
+        "filter", OpenApiTypes.STR, description="OSDI filter, e.g. modified_date gt '2024-01-31'."
+    ),
+]
+BACKGROUND = OpenApiParameter(
+    "background_request", OpenApiTypes.BOOL, description="Queue the write and answer 200 {}."
+)
+
+
+def not_allowed(what: str) -> ApiError:
+    return ApiError(
+        "method_not_allowed",
+        _("%(what)s cannot be deleted through the API.") % {"what": what},
+        status=405,
+    )
+
+
+# --- Events ---------------------------------------------------------------------------
+
+
+class EventList(OsdiView):
+    resource = "events"
+
+    @extend_schema(
+        operation_id="events_list",
+        tags=["events"],
+        parameters=LIST_PARAMETERS,
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request) -> Response:
+        text = request.query_params.get("filter")
+        where = filters.parse(text, resources.EVENT_FILTERS)
+        queryset = resources.events(Event.objects.filter(where, organization=self.organization))
+        return Response(
+            hal.collection(
+                request,
+                path="events",
+                rel="events",
+                queryset=queryset,
+                render=resources.render_event,
+                query={"filter": text},
+            )
+        )
+
+
+class EventDetail(OsdiView):
+    resource = "events"
+
+    @extend_schema(
+        operation_id="events_retrieve", tags=["events"], responses={200: OpenApiTypes.OBJECT}
+    )
+    def get(self, request: Request, event_id: str) -> Response:
+        event = self.get_row(resources.events(Event.objects.all()), event_id)
+        return Response(resources.render_event(event))
+
+
+# --- Attendances ----------------------------------------------------------------------
+
+
+class AttendanceList(OsdiView):
+    """GET: the event's attendances. POST: the record attendance helper."""
+
+    resource = "events"
+    public_helper = True
+
+    @extend_schema(
+        operation_id="event_attendances_list",
+        tags=["attendances"],
+        parameters=LIST_PARAMETERS,
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request, event_id: str) -> Response:
+        event = self.get_row(Event.objects.all(), event_id)
+        return attendance_page(request, Rsvp.objects.filter(event=event), attendances_path(event))
+
+    @extend_schema(
+        operation_id="record_attendance_helper",
+        tags=["attendances"],
+        request=resources.AttendanceHelperInput,
+        parameters=[BACKGROUND],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def post(self, request: Request, event_id: str) -> Response:
+        if request.auth is None:
+            return public_attendance(request, event_id)
+        event = self.get_row(Event.objects.all(), event_id)
+        ids = {"event_id": str(event.uuid), "token_id": str(self.token.pk)}
+        if self.background_requested():
+            resources.read_input(resources.AttendanceHelperInput, request.data)
+            background.enqueue(
+                "events.attendance",
+                organization=self.organization,
+                actor=self.actor,
+                data=request.data,
+                **ids,
+            )
+            return Response({})
+        rsvp = record_attendance(
+            organization=self.organization, actor=self.actor, data=request.data, **ids
+        )
+        return Response(resources.render_attendance(rsvp))
+
+
+def attendances_path(event: Event) -> str:
+    return f"{resources.event_path(event)}/attendances"
+
+
+def attendance_page(request: Request, queryset: QuerySet[Rsvp], path: str) -> Response:
+    text = request.query_params.get("filter")
+    where = filters.parse(text, resources.ATTENDANCE_FILTERS)
+    return Response(
+        hal.collection(
+            request,
+            path=path,
+            rel="attendances",
+            queryset=resources.attendances(queryset.filter(where)),
+            render=resources.render_attendance,
+            query={"filter": text},
+        )
+    )
+
+
+@background.write("events.attendance")
+def record_attendance(
+    *, organization: Organization, actor: str, data: Any, event_id: str, token_id: str
+) -> Rsvp:
+    """The record attendance helper with a token: the organization's own data."""
+    event = Event.objects.filter(organization=organization, uuid=hal.parse_id(event_id)).first()
+    if event is None:
+        raise ApiError("not_found", _("Not found."), status=404)
+    values = resources.read_input(resources.AttendanceHelperInput, data)
+    origin = resources.Origin(token_label=actor, token_id=int(token_id))
+    result = services.rsvp(
+        event=event,
+        data=resources.person_data(values, origin),
+        actor=actor,
+        source="api",
+        person_source=Source.API,
+        notify=resources.autoresponse_wanted(values),
+    )
+    return resources.attendances(Rsvp.objects.filter(pk=result.rsvp.pk)).get()
+
+
+def public_attendance(request: Request, event_id: str) -> Response:
+    """No token: taken as the event page's form takes an answer, where the organization
+    allows it, for a published public event; `200 {}` whatever happens, so a stranger
+    learns nothing (not whether the event, the organization or an address exists)."""
+    if over_public_limit(request):
+        return Response({})
+    event = _public_event(event_id)
+    if event is None:
+        return Response({})
+    try:
+        _public_rsvp(event, request.data)
+    except (DomainError, APIException):
+        pass  # refused as the form would refuse it; the stranger is told nothing more
+    except Exception:
+        log.exception("The public attendance helper failed")
+    return Response({})
+
+
+def _public_rsvp(event: Event, data: Any) -> None:
+    values = resources.read_input(resources.AttendanceHelperInput, data)
+    result = services.rsvp(
+        event=event,
+        data=resources.person_data(values, resources.Origin()),
+        actor=PUBLIC_ACTOR,
+        source="api",
+        person_source=Source.API,
+        anonymous=True,
+    )
+    if not result.created:
+        # As the form does: the ticket again to the address on file, nothing said here.
+        services.send_ticket_again(rsvp=result.rsvp)
+
+
+def _public_event(event_id: str) -> Event | None:
+    value = hal.parse_id(event_id)
+    if value is None:
+        return None
+    event = (
+        Event.objects.select_related("organization")
+        .filter(
+            uuid=value,
+            status=EventStatus.PUBLISHED,
+            visibility=Visibility.PUBLIC,
+            ends_at__gte=timezone.now(),
+        )
+        .first()
+    )
+    if event is None or not public_helpers_on(event.organization):
+        return None
+    return event
+
+
+def public_helpers_on(organization: Organization) -> bool:
+    return ApiSettings.objects.filter(organization=organization, public_helpers=True).exists()
+
+
+def over_public_limit(request: Request) -> bool:
+    limit = getattr(settings, "SAHA_API_PUBLIC_HELPER_PER_MINUTE", 10)
+    over = ratelimit.hit(
+        "api", "public_helper", ratelimit.address_of(request), limit=limit, window=60
+    )
+    return over is not None
+
+
+class AttendanceDetail(OsdiView):
+    resource = "events"
+
+    def _rsvp(self, event_id: str, attendance_id: str) -> Rsvp:
+        event = self.get_row(Event.objects.all(), event_id)
+        return self.get_row(resources.attendances(Rsvp.objects.filter(event=event)), attendance_id)
+
+    @extend_schema(
+        operation_id="event_attendances_retrieve",
+        tags=["attendances"],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request, event_id: str, attendance_id: str) -> Response:
+        return Response(resources.render_attendance(self._rsvp(event_id, attendance_id)))
+
+    @extend_schema(
+        operation_id="event_attendances_update",
+        tags=["attendances"],
+        request=resources.AttendanceUpdateInput,
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def put(self, request: Request, event_id: str, attendance_id: str) -> Response:
+        rsvp = self._rsvp(event_id, attendance_id)
+        values = resources.read_input(resources.AttendanceUpdateInput, request.data)
+        status = values.get("status")
+        if status in resources.CANCELLING:
+            services.cancel_rsvp(rsvp=rsvp, actor=self.actor)
+        elif status is not None and status != resources.ATTENDANCE_STATUS[rsvp.status]:
+            raise ApiError(
+                "invalid_status",
+                _("An attendance can only be cancelled here (status: declined)."),
+                status=400 if rsvp.status != RsvpStatus.CANCELLED else 409,
+            )
+        fresh = resources.attendances(Rsvp.objects.filter(pk=rsvp.pk)).get()
+        return Response(resources.render_attendance(fresh))
+
+    @extend_schema(
+        operation_id="event_attendances_destroy",
+        tags=["attendances"],
+        responses={405: OpenApiTypes.OBJECT},
+    )
+    def delete(self, request: Request, event_id: str, attendance_id: str) -> Response:
+        self._rsvp(event_id, attendance_id)
+        raise not_allowed(_("An attendance (cancel it with status declined)"))
+
+
+class PersonAttendanceList(OsdiView):
+    resource = "events"
+
+    @extend_schema(
+        operation_id="person_attendances_list",
+        tags=["attendances"],
+        parameters=LIST_PARAMETERS,
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request, person_id: str) -> Response:
+        person = self.get_row(Person.objects.all(), person_id)
+        rows = Rsvp.objects.filter(person=person, organization=self.organization)
+        return attendance_page(request, rows, f"people/{person.uuid}/attendances")
+
+
+class PersonAttendanceDetail(OsdiView):
+    resource = "events"
+
+    @extend_schema(
+        operation_id="person_attendances_retrieve",
+        tags=["attendances"],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request, person_id: str, attendance_id: str) -> Response:
+        person = self.get_row(Person.objects.all(), person_id)
+        rows = resources.attendances(Rsvp.objects.filter(person=person))
+        return Response(resources.render_attendance(self.get_row(rows, attendance_id)))
+
+
+urlpatterns = [
+    re_path(r"^api/v2/events/?$", EventList.as_view(), name="api-events"),
+    re_path(rf"^api/v2/events/{ID.format('event_id')}/?$", EventDetail.as_view(), name="api-event"),
+    re_path(
+        rf"^api/v2/events/{ID.format('event_id')}/attendances/?$",
+        AttendanceList.as_view(),
+        name="api-event-attendances",
+    ),
+    re_path(
+        rf"^api/v2/events/{ID.format('event_id')}/attendances/{ID.format('attendance_id')}/?$",
+        AttendanceDetail.as_view(),
+        name="api-event-attendance",
+    ),
+    re_path(
+        rf"^api/v2/people/{ID.format('person_id')}/attendances/?$",
+        PersonAttendanceList.as_view(),
+        name="api-person-attendances",
+    ),
+    re_path(
+        rf"^api/v2/people/{ID.format('person_id')}/attendances/{ID.format('attendance_id')}/?$",
+        PersonAttendanceDetail.as_view(),
+        name="api-person-attendance",
+    ),
+]
