@@ -28,7 +28,15 @@ from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from saha.core.tenancy import is_row_id
-from saha.supporters.models import Channel, ConsentState, ConsentStatus, Person, Tag, Tagging
+from saha.supporters.models import (
+    Channel,
+    ConsentState,
+    ConsentStatus,
+    Person,
+    Segment,
+    Tag,
+    Tagging,
+)
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -254,19 +262,45 @@ class Evaluation:
     preview: list[Person]
 
 
-def matching(organization: Organization, definition: dict[str, Any]) -> Any:
-    """The people a definition selects, newest first."""
+def condition(organization: Organization, definition: dict[str, Any]) -> Q | None:
+    """The Q over Person a definition stands for; None when it can match nobody."""
     q = Q()
     for key, value in definition.items():
         item = criterion(key)
         if item is None:
             # A criterion whose app was removed: match nobody rather than widen
             # the audience of a broadcast to everyone.
-            return Person.objects.none()
+            return None
         if item.is_empty(value):
             continue
         q &= item.to_q(organization, value)
+    return q
+
+
+def matching(organization: Organization, definition: dict[str, Any]) -> Any:
+    """The people a definition selects, newest first."""
+    q = condition(organization, definition)
+    if q is None:
+        return Person.objects.none()
     return Person.objects.for_org(organization).filter(q).order_by("-id")
+
+
+def counts(organization: Organization, segments: list[Segment]) -> dict[int, int]:
+    """How many people each segment selects now, by segment id, in one query
+    (a page of the API's queries shows 25 counts without 25 scans)."""
+    aggregates: dict[str, Count] = {}
+    result: dict[int, int] = {}
+    for segment in segments:
+        q = condition(organization, segment.definition)
+        if q is None:
+            result[segment.pk] = 0
+        else:
+            aggregates[f"segment_{segment.pk}"] = Count("id", filter=q) if q else Count("id")
+    if aggregates:
+        totals = Person.objects.for_org(organization).order_by().aggregate(**aggregates)
+        for segment in segments:
+            result.setdefault(segment.pk, totals.get(f"segment_{segment.pk}") or 0)
+    return result
 
 
 def evaluate(organization: Organization, definition: dict[str, Any]) -> Evaluation:

@@ -1,7 +1,71 @@
-"""API views for queries (being written)."""
+"""GET /queries and /queries/{id}: saved segments, read-only."""
 
 from __future__ import annotations
 
-from typing import Any
+from django.urls import re_path
+from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
 
-urlpatterns: list[Any] = []
+from saha.api import filters, hal
+from saha.api.resources.queries import FILTERS, render_query, with_totals
+from saha.api.views.base import OsdiView
+from saha.supporters.models import Segment
+
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", OpenApiTypes.INT, description="From 1."),
+    OpenApiParameter("per_page", OpenApiTypes.INT, description="At most 25."),
+    OpenApiParameter(
+        "filter",
+        OpenApiTypes.STR,
+        description="OSDI filter on name (eq), created_date or modified_date (eq, gt, lt).",
+    ),
+]
+
+
+class QueryList(OsdiView):
+    resource = "queries"
+
+    @extend_schema(
+        operation_id="queries_list",
+        tags=["queries"],
+        parameters=PAGE_PARAMETERS,
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request) -> Response:
+        text = request.query_params.get("filter")
+        rows = (
+            Segment.objects.for_org(self.organization)
+            .select_related("organization")
+            .filter(filters.parse(text, FILTERS))
+            .order_by("name", "pk")
+        )
+        page = hal.collection(
+            request,
+            path="queries",
+            rel="queries",
+            queryset=rows,
+            render=render_query,
+            query={"filter": text},
+            prepare=with_totals,
+        )
+        return Response(page)
+
+
+class QueryDetail(OsdiView):
+    resource = "queries"
+
+    @extend_schema(
+        operation_id="queries_retrieve", tags=["queries"], responses={200: OpenApiTypes.OBJECT}
+    )
+    def get(self, request: Request, query_id: str) -> Response:
+        segment = self.get_row(Segment.objects.select_related("organization"), query_id)
+        body = render_query(segment)
+        body["_links"]["curies"] = hal.curies()
+        return Response(body)
+
+
+urlpatterns = [
+    re_path(r"^api/v2/queries/?$", QueryList.as_view(), name="api-queries"),
+    re_path(r"^api/v2/queries/(?P<query_id>[^/]+)/?$", QueryDetail.as_view(), name="api-query"),
+]
