@@ -18,6 +18,7 @@ from django.db import transaction
 from django_tasks import task
 from rest_framework.exceptions import APIException
 
+from saha.api.errors import first_code
 from saha.core import audit
 from saha.core.errors import DomainError
 from saha.organizations.models import Organization
@@ -56,7 +57,7 @@ def run_write(name: str, organization_id: int, actor: str, data: Any, ids: dict[
             _WRITES[name](organization=organization, actor=actor, data=data, **ids)
     except (DomainError, APIException) as error:
         # The caller was told 200 {} already: the refusal goes to the audit log.
-        code = getattr(error, "code", None) or getattr(error, "default_code", "invalid")
+        code = error.code if isinstance(error, DomainError) else first_code(error.get_codes())
         audit.log(
             actor,
             "api.background.refused",

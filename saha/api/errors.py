@@ -41,7 +41,7 @@ def _field_errors(detail: Any) -> dict[str, Any]:
     return str(detail)  # type: ignore[return-value]
 
 
-def _first_code(codes: Any) -> str:
+def first_code(codes: Any) -> str:
     while isinstance(codes, (dict, list)) and codes:
         codes = next(iter(codes.values())) if isinstance(codes, dict) else codes[0]
     return codes if isinstance(codes, str) and codes else "invalid"
@@ -77,12 +77,12 @@ def _response(exc: Exception) -> Response | None:
     if isinstance(exc, exceptions.ValidationError):
         data = body(
             _("Some values are not valid."),
-            _first_code(exc.get_codes()),
+            first_code(exc.get_codes()),
             errors=_field_errors(exc.detail),
         )
         return Response(data, status=400, headers=headers)
     detail = exc.detail if not isinstance(exc.detail, (dict, list)) else exc.default_detail
-    code = _first_code(exc.get_codes())
+    code = first_code(exc.get_codes())
     return Response(body(str(detail), code), status=exc.status_code, headers=headers)
 
 

@@ -120,8 +120,8 @@ def test_a_refused_queued_write_leaves_an_audit_row(
 @pytest.mark.parametrize(
     ("path", "data", "code"),
     [
-        # background.py records a DRF ValidationError as "invalid", whatever its field code
-        ("/api/v2/messages", {"subject": "No body"}, "invalid"),
+        # the refusal keeps the code a direct call would have answered
+        ("/api/v2/messages", {"subject": "No body"}, "body_required"),
         ("/api/v2/messages", ["not", "an", "object"], "invalid"),
         ("/api/v2/messages/4d1b7d2c-53a3-4c52-9d3c-3f1f7f1f7f1f/send", {}, "not_found"),
     ],
