@@ -332,6 +332,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_people_commands(sub, _setup)
 
+    from saha.api.cli import add_commands as add_api_token_commands
+
+    add_api_token_commands(sub, _setup)
+
     manage = sub.add_parser("manage", help="run a Django management command", add_help=False)
     manage.set_defaults(func=cmd_manage)
     return parser

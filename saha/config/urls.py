@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("saha.statements.urls")),
     path("", include("saha.campaigns.urls")),
     path("", include("saha.volunteers.urls")),
+    path("", include("saha.api.manage_urls")),
     path("", include("saha.api.urls")),
 ]
 

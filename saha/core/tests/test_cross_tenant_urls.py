@@ -94,6 +94,9 @@ def organization_patterns() -> list[tuple[str, URLPattern]]:
 
 # Which object of organization B fills `<int:pk>`, by the route's path (first match).
 PK_OBJECTS = [
+    ("api/tokens/", "api_token"),
+    ("api/webhooks/deliveries/", "webhook_delivery"),
+    ("api/webhooks/", "webhook_endpoint"),
     ("volunteers/capabilities/", "capability"),
     ("volunteers/needs/", "need"),
     ("invitations/", "invitation"),
@@ -194,7 +197,33 @@ def objects_of(outsider: Any) -> dict[str, Any]:
         **found,
         **campaign_of(organization, found["event"]),
         **need_of(organization, found["event"]),
+        **api_of(organization),
     }
+
+
+def api_of(organization: Any) -> dict[str, Any]:
+    """An API token of B, and a webhook endpoint of B with one delivery in its log."""
+    import uuid
+
+    from saha.api.models import WebhookDelivery, WebhookEndpoint
+    from saha.api.tokens import create_token
+
+    token = create_token(actor=None, organization=organization, name="B's token").token
+    # Made directly: the service would check the address, and B's is never called here.
+    endpoint = WebhookEndpoint.objects.create(
+        organization=organization,
+        url="https://hooks.example.org/b",
+        secret="whsec_b",
+        event_types=["person.created"],
+    )
+    delivery = WebhookDelivery.objects.create(
+        organization=organization,
+        endpoint=endpoint,
+        event_id=uuid.uuid4(),
+        event_type="person.created",
+        state="gave_up",
+    )
+    return {"api_token": token, "webhook_endpoint": endpoint, "webhook_delivery": delivery}
 
 
 def event_of(organization: Any) -> dict[str, Any]:
@@ -342,3 +371,12 @@ def test_member_of_a_gets_404_on_every_url_of_b(owner, outsider) -> None:
     statement.refresh_from_db()
     assert statement.status == "draft" and statement.versions.count() == 2
     assert statement.co_signer_links.get().accepted_at is None
+    objects["api_token"].refresh_from_db()
+    assert objects["api_token"].revoked_at is None
+    objects["webhook_endpoint"].refresh_from_db()
+    assert objects["webhook_endpoint"].is_active
+    objects["webhook_delivery"].refresh_from_db()
+    assert (objects["webhook_delivery"].state, objects["webhook_delivery"].attempts) == (
+        "gave_up",
+        0,
+    )

@@ -1,0 +1,231 @@
+"""The organizer's API pages, all under api.manage: tokens, the API settings, webhooks.
+
+A new token's secret (and a new endpoint's signing secret) is shown once, in
+the answer to the form that made it: never in a session, a message or a
+redirect, and the page is not cached. Views parse, fetch within the
+organization (another organization's row is a 404), call one service, answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from saha.api import manage, tokens, webhooks
+from saha.api.forms import EndpointForm, SettingsForm, TokenForm
+from saha.api.models import ApiToken, WebhookDelivery, WebhookEndpoint
+from saha.core.errors import DomainError
+from saha.core.tenancy import get_for_org_or_404, is_row_id
+from saha.organizations.access import organization_view
+from saha.organizations.models import Organization
+from saha.organizations.roles import Permission
+
+PREFIX = "manage/<slug:slug>/api/"
+MANAGE = Permission.MANAGE_API
+LOG_PAGE = 50
+
+
+def _organization(request: HttpRequest) -> Organization:
+    return request.organization  # type: ignore[attr-defined]
+
+
+def _endpoint(request: HttpRequest, pk: int) -> WebhookEndpoint:
+    rows = WebhookEndpoint.objects.select_related("organization")
+    return get_for_org_or_404(rows, _organization(request), pk=pk)
+
+
+# --- Tokens ----------------------------------------------------------------------------
+
+
+@organization_view(MANAGE)
+def token_list(request: HttpRequest) -> HttpResponse:
+    rows = ApiToken.objects.for_org(_organization(request)).select_related("created_by")
+    return render(request, "api/tokens.html", {"tokens": rows, "tab": "tokens"})
+
+
+@never_cache
+@organization_view(MANAGE)
+def token_new(request: HttpRequest) -> HttpResponse:
+    organization = _organization(request)
+    form = TokenForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            made = tokens.create_token(
+                actor=request.user,
+                organization=organization,
+                name=form.cleaned_data["name"],
+                scopes=form.cleaned_data["scopes"],
+            )
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            context = {"token": made.token, "secret": made.secret, "tab": "tokens"}
+            return render(request, "api/token_created.html", context)
+    status = 400 if form.is_bound else 200
+    return render(request, "api/token_form.html", {"form": form, "tab": "tokens"}, status=status)
+
+
+@organization_view(MANAGE)
+@require_POST
+def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    organization = _organization(request)
+    token = get_for_org_or_404(ApiToken.objects.all(), organization, pk=pk)
+    if tokens.revoke_token(actor=request.user, token=token):
+        messages.success(request, _("Token revoked: it opens nothing any more."))
+    return redirect("api_manage:tokens", organization.slug)
+
+
+# --- Settings --------------------------------------------------------------------------
+
+
+@organization_view(MANAGE)
+def settings_page(request: HttpRequest) -> HttpResponse:
+    organization = _organization(request)
+    current = manage.settings_of(organization)
+    form = SettingsForm(
+        request.POST if request.method == "POST" else None,
+        initial={"public_helpers": current.public_helpers},
+    )
+    if request.method == "POST" and form.is_valid():
+        manage.set_public_helpers(
+            actor=request.user,
+            organization=organization,
+            enabled=form.cleaned_data["public_helpers"],
+        )
+        messages.success(request, _("API settings saved."))
+        return redirect("api_manage:api_settings", organization.slug)
+    context = {"form": form, "settings": current, "tab": "settings"}
+    return render(request, "api/settings.html", context, status=400 if form.is_bound else 200)
+
+
+# --- Webhooks --------------------------------------------------------------------------
+
+
+@organization_view(MANAGE)
+def webhook_list(request: HttpRequest) -> HttpResponse:
+    endpoints = WebhookEndpoint.objects.for_org(_organization(request)).select_related("created_by")
+    labels = webhooks.EVENT_TYPES
+    rows = [(e, [labels.get(t, t) for t in e.event_types or []]) for e in endpoints]
+    return render(request, "api/webhooks.html", {"endpoints": rows, "tab": "webhooks"})
+
+
+@never_cache
+@organization_view(MANAGE)
+def webhook_new(request: HttpRequest) -> HttpResponse:
+    organization = _organization(request)
+    form = EndpointForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            made = manage.create_endpoint(
+                actor=request.user,
+                organization=organization,
+                url=form.cleaned_data["url"],
+                event_types=form.cleaned_data["event_types"],
+            )
+        except DomainError as error:
+            form.add_error(None, error.message)
+        else:
+            context = {"endpoint": made.endpoint, "secret": made.secret, "tab": "webhooks"}
+            return render(request, "api/webhook_created.html", context)
+    status = 400 if form.is_bound else 200
+    return render(
+        request, "api/webhook_form.html", {"form": form, "tab": "webhooks"}, status=status
+    )
+
+
+@organization_view(MANAGE)
+def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    endpoint = _endpoint(request, pk)
+    deliveries = endpoint.deliveries.order_by("-pk")
+    before = request.GET.get("before", "")
+    if is_row_id(before):
+        deliveries = deliveries.filter(pk__lt=int(before))
+    page = list(deliveries[: LOG_PAGE + 1])
+    labels = webhooks.EVENT_TYPES
+    context = {
+        "endpoint": endpoint,
+        "events": [labels.get(t, t) for t in endpoint.event_types or []],
+        "deliveries": page[:LOG_PAGE],
+        "older": page[LOG_PAGE - 1].pk if len(page) > LOG_PAGE else None,
+        "tab": "webhooks",
+    }
+    return render(request, "api/webhook_detail.html", context)
+
+
+def _to_endpoint(endpoint: WebhookEndpoint) -> HttpResponse:
+    return redirect("api_manage:webhook", endpoint.organization.slug, endpoint.pk)
+
+
+@organization_view(MANAGE)
+@require_POST
+def webhook_test(request: HttpRequest, pk: int) -> HttpResponse:
+    endpoint = _endpoint(request, pk)
+    if not endpoint.is_active:
+        messages.error(request, _("Switch the endpoint on to send it a test event."))
+        return _to_endpoint(endpoint)
+    webhooks.send_test(actor=request.user, endpoint=endpoint)
+    messages.success(request, _("Test event queued: its delivery is at the top of the log."))
+    return _to_endpoint(endpoint)
+
+
+@organization_view(MANAGE)
+@require_POST
+def webhook_active(request: HttpRequest, pk: int) -> HttpResponse:
+    endpoint = _endpoint(request, pk)
+    active = request.POST.get("active") == "1"
+    if manage.set_endpoint_active(actor=request.user, endpoint=endpoint, active=active):
+        messages.success(
+            request, _("Endpoint switched on.") if active else _("Endpoint switched off.")
+        )
+    return _to_endpoint(endpoint)
+
+
+@organization_view(MANAGE)
+@require_POST
+def webhook_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    endpoint = _endpoint(request, pk)
+    manage.delete_endpoint(actor=request.user, endpoint=endpoint)
+    messages.success(request, _("Endpoint deleted, with its delivery log."))
+    return redirect("api_manage:webhooks", _organization(request).slug)
+
+
+@organization_view(MANAGE)
+@require_POST
+def delivery_replay(request: HttpRequest, pk: int) -> HttpResponse:
+    rows = WebhookDelivery.objects.select_related("endpoint__organization")
+    delivery = get_for_org_or_404(rows, _organization(request), pk=pk)
+    if webhooks.replay(actor=request.user, delivery=delivery):
+        messages.success(request, _("Sending it again now, with the same event id."))
+    else:
+        messages.info(request, _("It is being sent right now; try again in a minute."))
+    return _to_endpoint(delivery.endpoint)
+
+
+def _routes() -> list[Any]:
+    return [
+        path(PREFIX, token_list, name="tokens"),
+        path(PREFIX + "tokens/new/", token_new, name="token_new"),
+        path(PREFIX + "tokens/<int:pk>/revoke/", token_revoke, name="token_revoke"),
+        path(PREFIX + "settings/", settings_page, name="api_settings"),
+        path(PREFIX + "webhooks/", webhook_list, name="webhooks"),
+        path(PREFIX + "webhooks/new/", webhook_new, name="webhook_new"),
+        path(PREFIX + "webhooks/<int:pk>/", webhook_detail, name="webhook"),
+        path(PREFIX + "webhooks/<int:pk>/test/", webhook_test, name="webhook_test"),
+        path(PREFIX + "webhooks/<int:pk>/active/", webhook_active, name="webhook_active"),
+        path(PREFIX + "webhooks/<int:pk>/delete/", webhook_delete, name="webhook_delete"),
+        path(
+            PREFIX + "webhooks/deliveries/<int:pk>/replay/",
+            delivery_replay,
+            name="delivery_replay",
+        ),
+    ]
+
+
+urlpatterns = _routes()
