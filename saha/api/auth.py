@@ -18,8 +18,8 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from saha.api import scopes
 from saha.api.models import ApiToken
-from saha.api.tokens import find_token
-from saha.core import ratelimit
+from saha.api.tokens import actor_of, find_token
+from saha.core import audit, ratelimit
 
 HEADER = "OSDI-API-Token"
 QUERY_PARAMETER = "osdi-api-token"
@@ -66,6 +66,13 @@ class TokenAuthentication(BaseAuthentication):
             window=60,
         )
         if over is not None:
+            audit.log(
+                actor_of(token),
+                "api.call",
+                None,
+                {"method": request.method, "path": request.path[:300], "status": 429},
+                organization=token.organization,
+            )
             raise Throttled(
                 wait=over.retry_after,
                 detail=_("Too many calls with this token. Try again in a moment."),

@@ -10,6 +10,7 @@ slash. Collections carry `page`, `per_page`, `total_pages`, `total_records`,
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 import uuid
@@ -31,14 +32,25 @@ OSDI_VERSION = "1.1.1"
 ID_PREFIXES = ("saha", "action_network")
 
 
-class HalJSONRenderer(JSONRenderer):
+class _SafeJSONRenderer(JSONRenderer):
+    """UTF-8 JSON; a lone surrogate echoed back in an error message (which UTF-8
+    cannot encode) is written as a \\u escape instead of failing with a 500."""
+
+    charset = "utf-8"
+
+    def render(self, data: Any, media_type: Any = None, renderer_context: Any = None) -> Any:
+        try:
+            return super().render(data, media_type, renderer_context)
+        except UnicodeEncodeError:
+            return json.dumps(data, cls=self.encoder_class, ensure_ascii=True).encode("ascii")
+
+
+class HalJSONRenderer(_SafeJSONRenderer):
     media_type = "application/hal+json"
-    charset = "utf-8"
 
 
-class PlainJSONRenderer(JSONRenderer):
+class PlainJSONRenderer(_SafeJSONRenderer):
     media_type = "application/json"
-    charset = "utf-8"
 
 
 class HalJSONParser(JSONParser):

@@ -88,3 +88,17 @@ def test_a_bare_day_with_eq_means_that_whole_day() -> None:
         "modified_at__gte": dt.datetime(2026, 11, 25, tzinfo=dt.UTC),
         "modified_at__lt": dt.datetime(2026, 11, 26, tzinfo=dt.UTC),
     }
+
+
+def test_a_throttled_call_is_audited_too(api: ApiClient, settings: Any) -> None:
+    settings.SAHA_API_RATE_PER_MINUTE = 1
+    api.get("/api/v2/")
+    api.get("/api/v2/")
+    statuses = sorted(e.data["status"] for e in AuditEntry.objects.filter(action="api.call"))
+    assert statuses == [200, 429]
+
+
+def test_a_lone_surrogate_echoed_in_an_error_is_json_not_a_500(api: ApiClient) -> None:
+    response = api.post("/api/v2/messages", '{"subject": "s", "body": "b", "type": "\\ud800"}')
+    assert response.status_code == 400
+    assert response.json()["code"]
