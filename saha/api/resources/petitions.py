@@ -93,6 +93,10 @@ def render_petition(petition: Petition) -> dict[str, Any]:
         "goal": petition.goal,
         "saha:deadline": hal.timestamp(petition.deadline),
         "status": petition.status,
+        "saha:titles": dict(petition.titles),
+        "saha:texts": dict(petition.texts),
+        "saha:count_unverified": petition.count_unverified,
+        "saha:show_signers": petition.show_signers,
         "browser_url": browser_url(petition),
         "_links": {
             "self": hal.link(hal.url(path)),

@@ -11,6 +11,10 @@ waiting list, one answer per person, and ticket. Through a token the person's
 data is the organization's own (source "api"); through the public helper (no
 token, where the organization allows it) it is typed by a stranger, like the
 form's, and the answer is always `200 {}`.
+
+`POST /events` and `PUT /events/{id}` go through `events.organizer`, as the
+organizer's pages do (the same checks, address, audit rows, and news to
+attendees of a new time or place); the body is read in `event_input`.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import QuerySet
 from django.urls import re_path
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework.exceptions import APIException
@@ -31,11 +36,13 @@ from rest_framework.response import Response
 from saha.api import background, filters, hal
 from saha.api.errors import ApiError
 from saha.api.models import ApiSettings
+from saha.api.resources import event_input
 from saha.api.resources import events as resources
 from saha.api.views.base import OsdiView
 from saha.core import ratelimit
-from saha.core.errors import DomainError
-from saha.events import services
+from saha.core.errors import Conflict, DomainError
+from saha.core.slugs import create_with_free_slug
+from saha.events import organizer, services
 from saha.events.models import Event, EventStatus, Rsvp, RsvpStatus, Visibility
 from saha.organizations.models import Organization
 from saha.supporters.models import Person, Source
@@ -92,6 +99,30 @@ class EventList(OsdiView):
             )
         )
 
+    @extend_schema(
+        operation_id="events_create",
+        tags=["events"],
+        request=event_input.EventInput,
+        parameters=[BACKGROUND],
+        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+    )
+    def post(self, request: Request) -> Response:
+        ids = {"language": request_language()}
+        if self.background_requested():
+            read_event(request.data, self.organization, None, ids["language"])
+            background.enqueue(
+                "events.create",
+                organization=self.organization,
+                actor=self.actor,
+                data=request.data,
+                **ids,
+            )
+            return Response({})
+        event = create_event(
+            organization=self.organization, actor=self.actor, data=request.data, **ids
+        )
+        return Response(resources.render_event(fresh_event(event)))
+
 
 class EventDetail(OsdiView):
     resource = "events"
@@ -102,6 +133,144 @@ class EventDetail(OsdiView):
     def get(self, request: Request, event_id: str) -> Response:
         event = self.get_row(resources.events(Event.objects.all()), event_id)
         return Response(resources.render_event(event))
+
+    @extend_schema(
+        operation_id="events_update",
+        tags=["events"],
+        request=event_input.EventInput,
+        parameters=[BACKGROUND],
+        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT},
+    )
+    def put(self, request: Request, event_id: str) -> Response:
+        event = self.get_row(resources.events(Event.objects.all()), event_id)
+        ids = {"event_id": str(event.uuid), "language": request_language()}
+        if self.background_requested():
+            read_event(request.data, self.organization, event, ids["language"])
+            background.enqueue(
+                "events.update",
+                organization=self.organization,
+                actor=self.actor,
+                data=request.data,
+                **ids,
+            )
+            return Response({})
+        event = update_event(
+            organization=self.organization, actor=self.actor, data=request.data, **ids
+        )
+        return Response(resources.render_event(fresh_event(event)))
+
+
+# --- Writing events (through events.organizer, as the organizer's pages) ---------------
+
+
+def request_language() -> str:
+    """The language `title` and `description` are in: the request's, as GET shows them."""
+    return translation.get_language() or settings.LANGUAGE_CODE
+
+
+def fresh_event(event: Event) -> Event:
+    return resources.events(Event.objects.filter(pk=event.pk)).get()
+
+
+def read_event(
+    data: Any, organization: Organization, event: Event | None, language: str
+) -> event_input.EventChange:
+    """The body, checked against the event (None: a new one), or a 400."""
+    values = resources.read_input(event_input.EventInput, data)
+    with translation.override(language):
+        return event_input.event_change(
+            values, organization=organization, event=event, language=language
+        )
+
+
+@background.write("events.create")
+def create_event(*, organization: Organization, actor: str, data: Any, language: str) -> Event:
+    """A new event: a draft, published at once when the body says "confirmed"."""
+    change = read_event(data, organization, None, language)
+    if change.status == "cancelled":
+        raise event_input.invalid(
+            "status", _("A new event is tentative or confirmed."), "invalid_status"
+        )
+    fields = change.fields
+    with transaction.atomic():
+        event = create_with_free_slug(
+            Event.objects.for_org(organization),
+            fields["titles"],
+            f"event-{fields['starts_at']:%Y-%m-%d}",
+            lambda slug: organizer.create_event(
+                actor=actor, organization=organization, slug=slug, **fields
+            ),
+        )
+        if change.status == "confirmed":
+            organizer.publish(actor=actor, event=event)
+    return event
+
+
+@background.write("events.update")
+def update_event(
+    *, organization: Organization, actor: str, data: Any, event_id: str, language: str
+) -> Event:
+    """Merge the body into the event: only what differs is written; then the status."""
+    event = find_event(organization, event_id)
+    change = read_event(data, organization, event, language)
+    with transaction.atomic():
+        if change.fields:
+            if event.status == EventStatus.CANCELLED:
+                raise cancelled_conflict()
+            try:
+                organizer.update_event(actor=actor, event=event, **change.fields)
+            except DomainError as error:  # cancelled in the meantime
+                if error.code == "event_cancelled":
+                    raise cancelled_conflict() from error
+                raise
+        if change.status is not None:
+            set_event_status(actor, event, event_input.WANTED[change.status])
+    return event
+
+
+def find_event(organization: Organization, event_id: str) -> Event:
+    value = hal.parse_id(event_id)
+    event = (
+        resources.events(Event.objects.filter(organization=organization, uuid=value)).first()
+        if value is not None
+        else None
+    )
+    if event is None:
+        raise ApiError("not_found", _("Not found."), status=404)
+    return event
+
+
+def cancelled_conflict() -> Conflict:
+    return Conflict("event_cancelled", _("A cancelled event cannot be changed."))
+
+
+def set_event_status(actor: str, event: Event, wanted: str) -> None:
+    """Publish a draft or cancel a published event, as the organizer's buttons do;
+    asking for the status the event has changes nothing; anything else is a 409."""
+    if event.status == wanted:
+        return
+    done = False
+    if event.status == EventStatus.DRAFT and wanted == EventStatus.PUBLISHED:
+        done = organizer.publish(actor=actor, event=event)
+    elif event.status == EventStatus.PUBLISHED and wanted == EventStatus.CANCELLED:
+        done = organizer.cancel_event(actor=actor, event=event)
+    else:
+        raise Conflict(
+            status_refusal(event.status, wanted), _("The event's status does not allow this.")
+        )
+    if done:
+        return
+    now = Event.objects.filter(pk=event.pk).values_list("status", flat=True).first()
+    if now != wanted:  # another request moved it first
+        raise Conflict("status_changed", _("The event's status changed meanwhile."))
+
+
+def status_refusal(current: str, wanted: str) -> str:
+    if current == EventStatus.CANCELLED:
+        return "event_cancelled"
+    if wanted == EventStatus.CANCELLED:
+        return "draft_not_cancellable"  # a draft nobody saw is deleted, not cancelled
+    return "already_published"
 
 
 # --- Attendances ----------------------------------------------------------------------

@@ -8,6 +8,10 @@ Network does. Through the public helper (no token, where the organization
 allows it) it is typed by a stranger and takes the public form's road: the
 same abuse limits, one `PendingSignature` row (`intake.accept`), taken in by
 the worker as an anonymous signature; the answer is always `200 {}`.
+
+`POST /petitions` and `PUT /petitions/{id}` go through `petitions.organizer`
+and `services.set_status`, as the organizer's pages do (the same checks,
+address and audit rows); the body is read in `petition_input`.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.db import transaction
 from django.db.models import QuerySet
 from django.urls import re_path
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework.exceptions import APIException
@@ -25,6 +31,7 @@ from rest_framework.response import Response
 
 from saha.api import background, filters, hal
 from saha.api.errors import ApiError
+from saha.api.resources import event_input, petition_input
 from saha.api.resources import events as person_input
 from saha.api.resources import petitions as resources
 from saha.api.views.base import OsdiView
@@ -35,10 +42,12 @@ from saha.api.views.events import (
     not_allowed,
     over_public_limit,
     public_helpers_on,
+    request_language,
 )
-from saha.core.errors import DomainError
+from saha.core.errors import Conflict, DomainError
+from saha.core.slugs import create_with_free_slug
 from saha.organizations.models import Organization
-from saha.petitions import abuse, intake, services
+from saha.petitions import abuse, intake, organizer, services
 from saha.petitions.models import Petition, PetitionStatus, Signature
 from saha.supporters.models import Person, Source
 
@@ -69,6 +78,30 @@ class PetitionList(OsdiView):
             )
         )
 
+    @extend_schema(
+        operation_id="petitions_create",
+        tags=["petitions"],
+        request=petition_input.PetitionInput,
+        parameters=[BACKGROUND],
+        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
+    )
+    def post(self, request: Request) -> Response:
+        ids = {"language": request_language()}
+        if self.background_requested():
+            read_petition(request.data, self.organization, None, ids["language"])
+            background.enqueue(
+                "petitions.create",
+                organization=self.organization,
+                actor=self.actor,
+                data=request.data,
+                **ids,
+            )
+            return Response({})
+        petition = create_petition(
+            organization=self.organization, actor=self.actor, data=request.data, **ids
+        )
+        return Response(resources.render_petition(fresh_petition(petition)))
+
 
 class PetitionDetail(OsdiView):
     resource = "petitions"
@@ -79,6 +112,125 @@ class PetitionDetail(OsdiView):
     def get(self, request: Request, petition_id: str) -> Response:
         petition = self.get_row(resources.petitions(Petition.objects.all()), petition_id)
         return Response(resources.render_petition(petition))
+
+    @extend_schema(
+        operation_id="petitions_update",
+        tags=["petitions"],
+        request=petition_input.PetitionInput,
+        parameters=[BACKGROUND],
+        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT},
+    )
+    def put(self, request: Request, petition_id: str) -> Response:
+        petition = self.get_row(Petition.objects.select_related("organization"), petition_id)
+        ids = {"petition_id": str(petition.uuid), "language": request_language()}
+        if self.background_requested():
+            read_petition(request.data, self.organization, petition, ids["language"])
+            background.enqueue(
+                "petitions.update",
+                organization=self.organization,
+                actor=self.actor,
+                data=request.data,
+                **ids,
+            )
+            return Response({})
+        petition = update_petition(
+            organization=self.organization, actor=self.actor, data=request.data, **ids
+        )
+        return Response(resources.render_petition(fresh_petition(petition)))
+
+
+# --- Writing petitions (through petitions.organizer, as the organizer's pages) -------
+
+
+def fresh_petition(petition: Petition) -> Petition:
+    return resources.petitions(Petition.objects.filter(pk=petition.pk)).get()
+
+
+def read_petition(
+    data: Any, organization: Organization, petition: Petition | None, language: str
+) -> petition_input.PetitionChange:
+    """The body, checked against the petition (None: a new one), or a 400."""
+    values = person_input.read_input(petition_input.PetitionInput, data)
+    with translation.override(language):
+        return petition_input.petition_change(
+            values, organization=organization, petition=petition, language=language
+        )
+
+
+@background.write("petitions.create")
+def create_petition(
+    *, organization: Organization, actor: str, data: Any, language: str
+) -> Petition:
+    """A new petition: a draft, opened at once when the body says "open"."""
+    change = read_petition(data, organization, None, language)
+    if change.status == PetitionStatus.CLOSED:
+        raise event_input.invalid(
+            "status", _("A new petition is a draft or open."), "invalid_status"
+        )
+    fields = change.fields
+    with transaction.atomic():
+        petition = create_with_free_slug(
+            Petition.objects.for_org(organization),
+            fields["titles"],
+            f"petition-{timezone.now():%Y-%m-%d}",
+            lambda slug: organizer.create(
+                actor=actor, organization=organization, slug=slug, **fields
+            ),
+        )
+        if change.status == PetitionStatus.OPEN:
+            services.set_status(actor=actor, petition=petition, status=PetitionStatus.OPEN)
+    return petition
+
+
+@background.write("petitions.update")
+def update_petition(
+    *, organization: Organization, actor: str, data: Any, petition_id: str, language: str
+) -> Petition:
+    """Merge the body into the petition: only what differs is written; then the status."""
+    petition = find_petition(organization, petition_id)
+    change = read_petition(data, organization, petition, language)
+    with transaction.atomic():
+        if change.fields:
+            organizer.update_petition(actor=actor, petition=petition, **change.fields)
+        if change.status is not None:
+            set_petition_status(actor, petition, change.status)
+    return petition
+
+
+def find_petition(organization: Organization, petition_id: str) -> Petition:
+    value = hal.parse_id(petition_id)
+    petition = (
+        Petition.objects.select_related("organization")
+        .filter(organization=organization, uuid=value)
+        .first()
+        if value is not None
+        else None
+    )
+    if petition is None:
+        raise ApiError("not_found", _("Not found."), status=404)
+    return petition
+
+
+# Where each status can be reached from (services.set_status says the same).
+STATUS_FROM: dict[str, tuple[str, ...]] = {
+    PetitionStatus.OPEN: (PetitionStatus.DRAFT, PetitionStatus.CLOSED),
+    PetitionStatus.CLOSED: (PetitionStatus.OPEN,),
+}
+
+
+def set_petition_status(actor: str, petition: Petition, wanted: str) -> None:
+    """Open or close, as the organizer's buttons do; asking for the status the petition
+    has changes nothing; anything else (closing a draft, back to draft) is a 409."""
+    if petition.status == wanted:
+        return
+    if petition.status not in STATUS_FROM.get(wanted, ()):
+        code = "not_open" if wanted == PetitionStatus.CLOSED else "already_published"
+        raise Conflict(code, _("The petition's status does not allow this."))
+    if services.set_status(actor=actor, petition=petition, status=wanted):
+        return
+    now = Petition.objects.filter(pk=petition.pk).values_list("status", flat=True).first()
+    if now != wanted:  # another request moved it first
+        raise Conflict("status_changed", _("The petition's status changed meanwhile."))
 
 
 # --- Signatures -------------------------------------------------------------------------
