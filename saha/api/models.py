@@ -81,17 +81,27 @@ class DeliveryState(models.TextChoices):
     DELIVERED = "delivered", _("Delivered")
     FAILED = "failed", _("Failed, will retry")
     GAVE_UP = "gave_up", _("Gave up")
+    # At its first attempt, the thing the event was about was gone or no longer
+    # qualified (an RSVP undone in the same transaction): nothing to tell.
+    SKIPPED = "skipped", _("Not sent: nothing left to tell")
 
 
 class WebhookDelivery(OrganizationOwned):
-    """One event for one endpoint; the same `event_id` on every attempt and replay."""
+    """One event for one endpoint; the same `event_id` on every attempt and replay.
+
+    Written in the transaction of the change it tells (an outbox: committed or rolled
+    back with it); `payload` stays empty (NULL) until the first attempt renders the
+    thing `object_id` names as it then stands, and is kept from then on.
+    """
 
     endpoint = models.ForeignKey(
         WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
     )
     event_id = models.UUIDField(default=uuid.uuid4)
     event_type = models.CharField(max_length=40)
-    payload = models.JSONField(default=dict)
+    # The primary key of the row the event is about (saha.api.receivers renders it).
+    object_id = models.CharField(max_length=40, blank=True)
+    payload = models.JSONField(null=True, blank=True, default=None)
     state = models.CharField(
         max_length=10, choices=DeliveryState.choices, default=DeliveryState.PENDING
     )
@@ -107,7 +117,11 @@ class WebhookDelivery(OrganizationOwned):
         constraints = [
             models.UniqueConstraint(fields=["endpoint", "event_id"], name="webhook_delivery_once")
         ]
-        indexes = [models.Index(fields=["state", "next_attempt_at"], name="webhook_due")]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="webhook_due"),
+            # The first attempt keeps one payload for every endpoint told of the event.
+            models.Index(fields=["event_id"], name="webhook_event"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_type} → {self.endpoint_id} ({self.state})"

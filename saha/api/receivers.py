@@ -4,11 +4,13 @@ Every change staff or machines make writes an audit row inside its service's
 transaction, so most events are read from `AuditEntry` as it is saved. What
 people do themselves is not audit material (an RSVP or a signature on a public
 form, a consent withdrawn from an unsubscribe link): those are read from the
-rows themselves (`Rsvp` and `Signature` created, `ConsentRecord` withdrawn).
+rows themselves (`Rsvp` and `Signature` created, `ConsentRecord` withdrawn), and
+an RSVP's every change of status from the events service's own signal.
 
-Nothing is sent from here: once the transaction commits, `webhooks.emit`
-renders the thing as the API shows it and queues one delivery per endpoint.
-Within one transaction, the same event about the same row is told once.
+Each event is written down at once, in the transaction of the change, as one
+delivery per endpoint (`webhooks.record`: an outbox, committed or rolled back with
+the change); what it says is rendered at the first attempt, from the rows as they
+then stand. Within one transaction, the same event about the same row is told once.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from saha.api import hal
+from saha.api import hal, webhooks
 from saha.api.models import WebhookEndpoint
 from saha.core.models import AuditEntry
 from saha.events.models import CheckIn, Rsvp, RsvpStatus
+from saha.events.services import rsvp_status_changed
 from saha.petitions.models import Signature
 from saha.supporters.models import ConsentRecord, ConsentStatus, Person
 
@@ -41,32 +44,30 @@ AUDITED: dict[str, str] = {
     "supporters.person.phone_added": "person.updated",
     "supporters.person.phone_removed": "person.updated",
     "supporters.person.merged": "person.updated",
-    "events.rsvp.cancelled": "attendance.updated",
+    # No "events.rsvp.cancelled": `rsvp_status_changed` tells every cancel, audited or not.
     "events.check_in.created": "checkin.created",
     "volunteers.offer.created": "offer.created",
 }
 
 
-class _Emit:
-    """An on-commit callback that knows its event, so a second one can be left out."""
+class _WakeUp:
+    """The on-commit callback that asks for the deliveries of one event to be sent.
 
-    def __init__(self, event_type: str, organization_id: int, pk: Any) -> None:
-        self.key = (event_type, organization_id, str(pk))
+    It also marks the event as told in this transaction: it lives exactly as long as
+    the rows it names (a savepoint rolled back drops both).
+    """
+
+    def __init__(self, key: tuple[str, int, str], delivery_ids: list[int]) -> None:
+        self.key = key
+        self.delivery_ids = delivery_ids
 
     def __call__(self) -> None:
-        from saha.api import webhooks
-
-        event_type, organization_id, pk = self.key
-        webhooks.emit(
-            organization_id=organization_id,
-            event_type=event_type,
-            render=lambda: render_event(event_type, pk),
-        )
+        webhooks.wake(self.delivery_ids)
 
 
 def listening(organization_id: int) -> bool:
     """Whether the organization has an active endpoint: most have none, and then a write
-    pays no on-commit callback. Remembered in the cache for LISTENING_SECONDS and forgotten
+    pays nothing more than this cache read. Remembered for LISTENING_SECONDS and forgotten
     when an endpoint changes (in every process with a shared cache such as Redis; with the
     local-memory cache, another process may see a new endpoint up to a minute late)."""
     key = LISTENING_KEY.format(organization_id)
@@ -86,17 +87,29 @@ def forget_listening(sender: Any, instance: WebhookEndpoint, **kwargs: Any) -> N
 
 
 def tell(event_type: str, organization_id: int | None, pk: Any) -> None:
-    """Emit `event_type` about row `pk` once the transaction commits (once per commit)."""
+    """Write down `event_type` about row `pk` for every subscribed endpoint, in the current
+    transaction, and wake the sender once it commits (once per transaction and event)."""
     if organization_id is None or not listening(organization_id):
         return
-    callback = _Emit(event_type, organization_id, pk)
-    # A callback already waiting for the same commit covers this one: any savepoint
-    # that could drop it would drop this one too (it is open now, or released).
-    waiting = getattr(connection, "run_on_commit", [])
-    if any(getattr(entry[1], "key", None) == callback.key for entry in waiting):
+    key = (event_type, organization_id, str(pk))
+    if _told(key):
         return
-    # robust: a webhook that cannot be queued must not fail what was already committed.
-    transaction.on_commit(callback, robust=True)
+    made = webhooks.record(organization_id=organization_id, event_type=event_type, object_id=key[2])
+    if made:
+        # robust: if the wake-up fails, the periodic task sends them a minute later.
+        transaction.on_commit(_WakeUp(key, made), robust=True)
+
+
+def _told(key: tuple[str, int, str]) -> bool:
+    """Whether this transaction already wrote this event down.
+
+    The wake-up callbacks waiting for this commit are the record: Django drops those
+    of a savepoint rolled back, just as the database drops its rows, so a callback
+    still waiting means its deliveries are still there (written in a savepoint open
+    now, or released into this one). After a commit the list is empty again.
+    """
+    waiting = getattr(connection, "run_on_commit", [])
+    return any(getattr(entry[1], "key", None) == key for entry in waiting)
 
 
 @receiver(post_save, sender=AuditEntry, dispatch_uid="api.webhooks.audit")
@@ -110,6 +123,11 @@ def on_audit(sender: Any, instance: AuditEntry, created: bool, **kwargs: Any) ->
 def on_rsvp(sender: Any, instance: Rsvp, created: bool, **kwargs: Any) -> None:
     if created:
         tell("attendance.created", instance.organization_id, instance.pk)
+
+
+@receiver(rsvp_status_changed, dispatch_uid="api.webhooks.rsvp_status")
+def on_rsvp_status(sender: Any, rsvp_id: int, organization_id: int, **kwargs: Any) -> None:
+    tell("attendance.updated", organization_id, rsvp_id)
 
 
 @receiver(post_save, sender=Signature, dispatch_uid="api.webhooks.signature")
@@ -128,7 +146,8 @@ def on_consent(sender: Any, instance: ConsentRecord, created: bool, **kwargs: An
 
 
 def render_event(event_type: str, pk: Any) -> dict[str, Any] | None:
-    """The event's `data`, read now (after the commit); None if there is nothing to tell."""
+    """The event's `data`, read now (at the first attempt, from committed rows); None if
+    there is nothing to tell any more."""
     return RENDERERS[event_type](pk)
 
 
@@ -184,8 +203,8 @@ def _attendance(pk: Any) -> dict[str, Any] | None:
 
 
 def _new_attendance(pk: Any) -> dict[str, Any] | None:
-    # An RSVP row is made cancelled and takes its place in the same transaction:
-    # one still cancelled at the commit never stood.
+    # An RSVP cancelled before it was first told: its cancel (attendance.updated,
+    # told too) says all there is to say.
     if Rsvp.objects.filter(pk=pk, status=RsvpStatus.CANCELLED).exists():
         return None
     return _attendance(pk)

@@ -1,10 +1,14 @@
 """Webhooks: what happened, told to the organization's other systems, signed and retried.
 
 An event (a person added, a signature, ...) becomes one `WebhookDelivery` per
-active endpoint subscribed to its type, once the transaction that caused it has
-committed. The payload is rendered then, with the API's own representations, and
-kept: every attempt and every replay sends the same body under the same event id
-(`Saha-Delivery`), so a receiver can de-duplicate.
+active endpoint subscribed to its type, written in the very transaction that
+caused it (an outbox): rolled back with the change, committed with it, so no
+crash between the commit and a later step can lose it. The row names what the
+event is about; its first attempt renders that as it then stands, with the API's
+own representations, and keeps the payload: every attempt and every replay sends
+the same body under the same event id (`Saha-Delivery`), so a receiver can
+de-duplicate. A thing gone (or no longer worth telling) by then is not sent: the
+delivery ends SKIPPED.
 
 An attempt is claimed by a conditional UPDATE of the row (its attempt count and
 due time as read), so two workers never send the same attempt; the claim moves
@@ -31,13 +35,12 @@ import socket
 import ssl
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -53,7 +56,9 @@ EVENT_TYPES: dict[str, Any] = {
     "person.updated": gettext_lazy("A person's details changed"),
     "signature.created": gettext_lazy("A petition was signed"),
     "attendance.created": gettext_lazy("Someone answered an event (RSVP)"),
-    "attendance.updated": gettext_lazy("An RSVP was cancelled"),
+    "attendance.updated": gettext_lazy(
+        "An RSVP changed (cancelled, back after cancelling, or off the waiting list)"
+    ),
     "checkin.created": gettext_lazy("Someone was checked in at an event"),
     "offer.created": gettext_lazy("A volunteer offered help"),
     "contact.unsubscribed": gettext_lazy("Someone unsubscribed"),
@@ -225,47 +230,70 @@ def subscribed(organization_id: int, event_type: str) -> list[WebhookEndpoint]:
     return [endpoint for endpoint in endpoints if event_type in (endpoint.event_types or [])]
 
 
-def envelope(event_id: uuid.UUID, event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+def envelope(
+    event_id: uuid.UUID, event_type: str, data: dict[str, Any], when: dt.datetime | None = None
+) -> dict[str, Any]:
     from saha.api import hal
 
     return {
         "id": str(event_id),
         "type": event_type,
-        "created_date": hal.timestamp(timezone.now()),
+        "created_date": hal.timestamp(when or timezone.now()),
         "data": data,
     }
 
 
-def emit(
-    *, organization_id: int, event_type: str, render: Callable[[], dict[str, Any] | None]
-) -> list[WebhookDelivery]:
-    """One delivery per subscribed endpoint, each sent as soon as a worker can.
+def record(*, organization_id: int, event_type: str, object_id: str) -> list[int]:
+    """One delivery per subscribed endpoint, written in the caller's transaction.
 
-    `render` is called only if someone listens; None means the thing is gone (or
-    not worth telling after all) and nothing is sent.
+    Nothing is rendered yet (see `_payload`); the ids are for the caller to wake the
+    sender once the transaction commits.
     """
-    endpoints = subscribed(organization_id, event_type)
+    endpoints = [endpoint.pk for endpoint in subscribed(organization_id, event_type)]
+    endpoints = _held(endpoints)
     if not endpoints:
         return []
-    data = render()
-    if data is None:
-        return []
     event_id = uuid.uuid4()
-    payload = envelope(event_id, event_type, data)
-    with transaction.atomic():
-        made = [
-            WebhookDelivery.objects.create(
-                organization_id=organization_id,
-                endpoint=endpoint,
-                event_id=event_id,
-                event_type=event_type,
-                payload=payload,
-            )
-            for endpoint in endpoints
-        ]
-        for delivery in made:
-            _send_soon(delivery.pk)
-    return made
+    made = WebhookDelivery.objects.bulk_create(
+        WebhookDelivery(
+            organization_id=organization_id,
+            endpoint_id=endpoint_id,
+            event_id=event_id,
+            event_type=event_type,
+            object_id=object_id,
+            payload=None,
+        )
+        for endpoint_id in sorted(endpoints)
+    )
+    return [delivery.pk for delivery in made]
+
+
+def _held(endpoint_ids: list[int]) -> list[int]:
+    """The endpoints still there, each held (KEY SHARE) until the transaction ends.
+
+    Without it, an endpoint deleted at the same moment would fail the foreign key at
+    commit, and with it the change being told (a supporter's signature, say). Held,
+    a deletion waits for this commit (and a deletion already made is seen and left
+    out). KEY SHARE blocks neither other writers' holds nor switching it off.
+    SQLite writes one transaction at a time: nothing can come in between.
+    """
+    if not endpoint_ids or connection.vendor != "postgresql":
+        return endpoint_ids
+    table = WebhookEndpoint._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR KEY SHARE",  # noqa: S608
+            [endpoint_ids],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def wake(delivery_ids: list[int]) -> None:
+    """Ask a worker to send these now (after the commit that made them)."""
+    from saha.api.tasks import deliver_webhook
+
+    for delivery_id in delivery_ids:
+        deliver_webhook.enqueue(delivery_id)
 
 
 def _send_soon(delivery_id: int) -> None:
@@ -323,12 +351,55 @@ def attempt(delivery_id: int) -> str | None:
         return None
     if not row.endpoint.is_active:
         return _record(row, error=WebhookError("inactive", _("The endpoint is switched off.")))
+    try:
+        payload = _payload(row)
+    except Exception as error:  # a bug in a representation: retried, then given up
+        log.exception("webhook %s: could not render %s", row.pk, row.event_type)
+        return _record(row, error=WebhookError("render", _("Could not prepare: %s") % error))
+    if payload is None:
+        return _skip(row)
+    row.payload = payload
     body = body_of(row)
     try:
         status = post(row.endpoint.url, body, headers_of(row, body), timeout=TIMEOUT)
     except WebhookError as error:
         return _record(row, error=error)
     return _record(row, status=status)
+
+
+def _payload(row: WebhookDelivery) -> dict[str, Any] | None:
+    """The body to send: kept from the first attempt, else rendered now and kept.
+
+    None if the thing the event is about is gone or no longer qualifies.
+    """
+    if row.payload is not None:
+        return row.payload
+    from saha.api import receivers
+
+    data = receivers.render_event(row.event_type, row.object_id)
+    if data is None:
+        return None
+    payload = envelope(row.event_id, row.event_type, data, row.created_at)
+    # Every endpoint told of this event gets the same bytes: the first render stands
+    # (another endpoint's attempt may have rendered it meanwhile).
+    WebhookDelivery.objects.filter(event_id=row.event_id, payload__isnull=True).update(
+        payload=payload
+    )
+    kept: dict[str, Any] = (
+        WebhookDelivery.objects.filter(pk=row.pk).values_list("payload", flat=True).get()
+    )
+    return kept
+
+
+def _skip(row: WebhookDelivery) -> str:
+    WebhookDelivery.objects.filter(pk=row.pk, attempts=row.attempts).update(
+        state=DeliveryState.SKIPPED,
+        next_attempt_at=timezone.now(),
+        last_status=None,
+        last_error=_("Not sent: what this event was about is gone or has changed since.")[:300],
+    )
+    log.info("webhook %s: %s %s no longer to tell", row.pk, row.event_type, row.object_id)
+    return DeliveryState.SKIPPED
 
 
 def _record(

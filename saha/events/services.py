@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import django.dispatch
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -34,6 +35,19 @@ from saha.events.models import (
 )
 from saha.supporters.models import Person, Source
 from saha.supporters.services import PersonData, upsert_person
+
+# Sent inside the transaction each time an RSVP that already stood changes status:
+# cancelled (by anyone, from a ticket page too), back after cancelling, promoted from
+# the waiting list. A new RSVP is Rsvp's post_save instead. Arguments: `rsvp_id`,
+# `organization_id`, `status` (the new one). Receivers run in the transaction, so
+# what they write is committed or rolled back with the change.
+rsvp_status_changed = django.dispatch.Signal()
+
+
+def _status_changed(row: Rsvp, status: str) -> None:
+    rsvp_status_changed.send(
+        sender=Rsvp, rsvp_id=row.pk, organization_id=row.organization_id, status=status
+    )
 
 
 class EventClosed(DomainError):
@@ -105,6 +119,8 @@ def rsvp(
             row.status = _take_place(event)
             row.modified_at = timezone.now()
             Rsvp.objects.filter(pk=row.pk).update(status=row.status, modified_at=row.modified_at)
+            if not created:  # back after cancelling
+                _status_changed(row, row.status)
     # After the transaction that took the place: the event's row is not held meanwhile.
     _share_with_partners(event, typed, partners, actor)
     if again:
@@ -212,6 +228,7 @@ def cancel_rsvp(*, rsvp: Rsvp, actor: Any = None) -> Rsvp | None:
         Rsvp.objects.filter(pk=row.pk).update(
             status=RsvpStatus.CANCELLED, modified_at=timezone.now()
         )
+        _status_changed(row, RsvpStatus.CANCELLED)
         if was_confirmed:
             promoted = _hand_over_place(row.event_id)
         # Staff and machines (an API token's label) leave a row; an attendee's own
@@ -262,6 +279,7 @@ def _promote(event: Event, *, limit: int) -> list[Rsvp]:
         after = row.pk
         row.status, row.modified_at = RsvpStatus.CONFIRMED, timezone.now()
         Rsvp.objects.filter(pk=row.pk).update(status=row.status, modified_at=row.modified_at)
+        _status_changed(row, row.status)
         promoted.append(row)
     return promoted
 

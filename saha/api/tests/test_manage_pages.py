@@ -13,12 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from saha.api import manage, scopes
 from saha.api.models import ApiSettings, ApiToken, DeliveryState, WebhookDelivery, WebhookEndpoint
-from saha.api.tests.test_webhooks_engine import (  # noqa: F401
-    Receiver,
-    make_delivery,
-    make_endpoint,
-    receiver,
-)
+from saha.api.tests.conftest import Receiver, make_delivery, make_endpoint
 from saha.api.tokens import create_token, find_token
 from saha.core.models import AuditEntry
 
@@ -137,7 +132,7 @@ def test_public_helpers_are_switched_on_and_off(owner: Any) -> None:
 def test_an_endpoint_is_made_with_its_secret_shown_once(
     owner: Any,
     allow_private: None,
-    receiver: Receiver,  # noqa: F811
+    receiver: Receiver,
 ) -> None:
     client = owner.client()
     made = client.post(
@@ -178,7 +173,7 @@ def test_an_endpoint_on_a_private_address_is_refused_on_the_form(
 def test_a_test_event_is_sent_and_logged_then_replayed(
     owner: Any,
     allow_private: None,
-    receiver: Receiver,  # noqa: F811
+    receiver: Receiver,
     english: None,
     django_capture_on_commit_callbacks: Any,
 ) -> None:

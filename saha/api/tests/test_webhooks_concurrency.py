@@ -14,12 +14,7 @@ from django.db import connections
 
 from saha.api import webhooks
 from saha.api.models import DeliveryState, WebhookDelivery
-from saha.api.tests.test_webhooks_engine import (  # noqa: F401
-    Receiver,
-    make_delivery,
-    make_endpoint,
-    receiver,
-)
+from saha.api.tests.conftest import Receiver, make_delivery, make_endpoint
 from saha.supporters.tests.people_factories import postgres_only
 
 pytestmark = [postgres_only, pytest.mark.django_db(transaction=True)]
@@ -50,7 +45,7 @@ def at_once(*calls: Callable[[], Any]) -> list[Any]:
 
 def test_two_workers_send_one_attempt_once(
     org_a: Any,
-    receiver: Receiver,  # noqa: F811
+    receiver: Receiver,
     settings: Any,
 ) -> None:
     settings.SAHA_WEBHOOKS_ALLOW_PRIVATE = True
@@ -68,7 +63,7 @@ def test_two_workers_send_one_attempt_once(
 
 def test_two_sweeps_send_each_due_delivery_once(
     org_a: Any,
-    receiver: Receiver,  # noqa: F811
+    receiver: Receiver,
     settings: Any,
 ) -> None:
     settings.SAHA_WEBHOOKS_ALLOW_PRIVATE = True
@@ -78,3 +73,38 @@ def test_two_sweeps_send_each_due_delivery_once(
     assert sum(results) == 10, results
     got = sorted(r.headers["Saha-Delivery"] for r in receiver.received)
     assert got == sorted(str(d.event_id) for d in deliveries)
+
+
+def test_an_endpoint_deleted_at_the_same_moment_does_not_fail_the_change(
+    org_a: Any, settings: Any
+) -> None:
+    """The change holds its endpoints (KEY SHARE) before writing their deliveries: one
+    being deleted is waited for, then left out, instead of failing the change's commit
+    on the foreign key (a cancel here: nothing in it retries on an IntegrityError)."""
+    from django.db import transaction
+
+    from saha.api.models import WebhookEndpoint
+    from saha.api.tests.test_webhooks_attendance import answer, make_event
+    from saha.events import services
+    from saha.events.models import Rsvp, RsvpStatus
+
+    settings.SAHA_WEBHOOKS_ALLOW_PRIVATE = True
+    rsvp = answer(make_event(org_a), 1)
+    endpoint = make_endpoint(org_a, "http://127.0.0.1:9/hook", ["attendance.updated"])
+    deleting, release = threading.Event(), threading.Event()
+
+    def delete() -> None:
+        with transaction.atomic():
+            WebhookEndpoint.objects.filter(pk=endpoint.pk).delete()
+            deleting.set()
+            release.wait(timeout=10)  # committed only once the change is under way
+
+    def change() -> Any:
+        assert deleting.wait(timeout=10)
+        threading.Timer(0.5, release.set).start()
+        return services.cancel_rsvp(rsvp=rsvp, actor=None)
+
+    deleted, changed = at_once(delete, change)
+    assert deleted is None and changed is None, (deleted, changed)
+    assert Rsvp.objects.get(pk=rsvp.pk).status == RsvpStatus.CANCELLED
+    assert not WebhookDelivery.objects.exists()

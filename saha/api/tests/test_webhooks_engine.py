@@ -7,99 +7,23 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import http.server
 import json
 import socket
-import threading
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from django.utils import timezone
 
 from saha.api import manage, webhooks
-from saha.api.models import DeliveryState, WebhookDelivery, WebhookEndpoint
+from saha.api.models import DeliveryState, WebhookDelivery
+from saha.api.tests.conftest import Receiver, make_delivery, make_endpoint
 from saha.core.models import AuditEntry
-
-
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class Receiver:
-    """A loopback HTTP server answering each POST with the next of `statuses` (then 200)."""
-
-    port: int
-    received: list[Received] = field(default_factory=list)
-    statuses: list[int] = field(default_factory=list)
-    delay: float = 0.0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    state = Receiver(port=0)
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            state.received.append(Received(self.path, dict(self.headers.items()), body))
-            if state.delay:
-                time.sleep(state.delay)
-            status = state.statuses.pop(0) if state.statuses else 200
-            self.send_response(status)
-            if 300 <= status < 400:
-                self.send_header("Location", "http://127.0.0.1:1/elsewhere")
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture
 def allow_private(settings: Any) -> None:
     settings.SAHA_WEBHOOKS_ALLOW_PRIVATE = True
-
-
-def make_endpoint(organization: Any, url: str, events: list[str] | None = None) -> Any:
-    return manage.create_endpoint(
-        actor="test",
-        organization=organization,
-        url=url,
-        event_types=events or ["person.created"],
-    ).endpoint
-
-
-def make_delivery(endpoint: WebhookEndpoint, event_type: str = "person.created") -> Any:
-    import uuid
-
-    event_id = uuid.uuid4()
-    return WebhookDelivery.objects.create(
-        organization_id=endpoint.organization_id,
-        endpoint=endpoint,
-        event_id=event_id,
-        event_type=event_type,
-        payload=webhooks.envelope(event_id, event_type, {"hello": "مرحبا"}),
-    )
 
 
 def verify(secret: str, header: str, body: bytes) -> bool:

@@ -11,7 +11,7 @@ import pytest
 
 from saha.api import manage, webhooks
 from saha.api.models import DeliveryState, WebhookEndpoint
-from saha.api.tests.test_webhooks_engine import Receiver, make_delivery, receiver  # noqa: F401
+from saha.api.tests.conftest import Receiver, make_delivery
 from saha.core.errors import DomainError
 
 REFUSED = [
@@ -93,7 +93,7 @@ def test_the_endpoint_form_refuses_loopback(settings: Any, org_a: Any) -> None:
 def test_a_delivery_checks_the_address_again_when_it_is_sent(
     settings: Any,
     org_a: Any,
-    receiver: Receiver,  # noqa: F811
+    receiver: Receiver,
 ) -> None:
     # given an endpoint accepted while the operator allowed private addresses
     settings.SAHA_WEBHOOKS_ALLOW_PRIVATE = True
@@ -113,7 +113,7 @@ def test_a_delivery_checks_the_address_again_when_it_is_sent(
 def test_the_connection_goes_to_the_checked_address_not_a_second_lookup(
     settings: Any,
     org_a: Any,
-    receiver: Receiver,  # noqa: F811
+    receiver: Receiver,
     monkeypatch: Any,
 ) -> None:
     # DNS rebinding: the first lookup says loopback (allowed here), a second would say
