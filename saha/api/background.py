@@ -41,7 +41,7 @@ def enqueue(name: str, *, organization: Organization, actor: str, data: Any, **i
     if name not in _WRITES:
         raise KeyError(name)
     transaction.on_commit(
-        lambda: run_write.enqueue(name, organization.pk, actor, data, ids)  # type: ignore[arg-type]
+        lambda: run_write.enqueue(name, organization.pk, actor, data, ids)
     )
 
 
