@@ -354,9 +354,26 @@ SPECTACULAR_SETTINGS = {
         }
     },
     "SECURITY": [{"osdiToken": []}],
+    # saha/api/schema.py: only /api/v2, paths as the API links them, tags per resource,
+    # sorted so the committed docs/api/openapi.yaml is the same on every machine.
+    "PREPROCESSING_HOOKS": ["saha.api.schema.preprocess"],
+    # Choice sets several fields share get one name (else a hash); a renamed constant
+    # shows up as a warning in saha/api/tests/test_schema.py.
+    "ENUM_NAME_OVERRIDES": {
+        "ContactStatusEnum": "saha.api.resources.person_input.INPUT_STATUSES",
+        "HelperContactStatusEnum": "saha.api.resources.events.CONTACT_STATUSES",
+        "LanguageEnum": "saha.api.schema.language_codes",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "saha.api.schema.postprocess",
+    ],
 }
 # Calls per token per minute; over it the API answers 429 with Retry-After.
 SAHA_API_RATE_PER_MINUTE = env.get_int("SAHA_API_RATE_PER_MINUTE", 240, minimum=1)
+# Unauthenticated calls to the public helpers (sign-up, attendance, signature) per
+# client address per minute, all helpers together; over it they do nothing and answer 200 {}.
+SAHA_API_PUBLIC_HELPER_PER_MINUTE = env.get_int("SAHA_API_PUBLIC_HELPER_PER_MINUTE", 10, minimum=1)
 # Webhooks may call private and loopback addresses only when the operator says so.
 SAHA_WEBHOOKS_ALLOW_PRIVATE = env.get_bool("SAHA_WEBHOOKS_ALLOW_PRIVATE", False)
 

@@ -325,28 +325,40 @@ def _apply_tags(person: Person, names: Iterable[str]) -> list[Tag]:
     return added
 
 
-def create_tag(*, actor: Any, organization: Organization, name: str) -> tuple[Tag, bool]:
-    """The organization's tag of this name, created if new; `created` says which."""
-    names = tag_names([name])
-    if not names:
-        raise DomainError("tag_name_missing", _("Give the tag a name."))
+def _named_tag(actor: Any, organization_id: int, name: str) -> tuple[Tag, bool]:
+    """The tag of this (clean) name, created and audited if new."""
     with transaction.atomic():
         # get_or_create retries the read when a concurrent call inserted the name first.
-        tag, created = Tag.objects.get_or_create(organization=organization, name=names[0])
+        tag, created = Tag.objects.get_or_create(organization_id=organization_id, name=name)
         if created:
             audit.log(actor, "supporters.tag.created", tag, {"tag": tag.name})
     return tag, created
 
 
+def create_tag(*, actor: Any, organization: Organization, name: str) -> tuple[Tag, bool]:
+    """The organization's tag of this name, created if new; `created` says which."""
+    names = tag_names([name])
+    if not names:
+        raise DomainError("tag_name_missing", _("Give the tag a name."))
+    return _named_tag(actor, organization.pk, names[0])
+
+
 def tag_people(*, actor: Any, people: Sequence[Person], names: Iterable[str]) -> int:
-    """Add tags to people; returns how many taggings were new."""
+    """Add tags to people, creating (and auditing) a tag that is new; returns how many
+    taggings were new."""
     names = tag_names(names)
     added = 0
+    tags: dict[tuple[int, str], Tag] = {}
     with transaction.atomic():
         for person in people:
-            for tag in _apply_tags(person, names):
-                added += 1
-                audit.log(actor, "supporters.person.tagged", person, {"tag": tag.name})
+            for name in names:
+                key = (person.organization_id, name)
+                if key not in tags:
+                    tags[key] = _named_tag(actor, person.organization_id, name)[0]
+                _tagging, created = Tagging.objects.get_or_create(person=person, tag=tags[key])
+                if created:
+                    added += 1
+                    audit.log(actor, "supporters.person.tagged", person, {"tag": name})
     return added
 
 

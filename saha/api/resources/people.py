@@ -1,4 +1,4 @@
-"""People in the API: how a person is shown, what a client may send, and the two writes.
+"""People in the API: how a person is shown, the two writes, the filters.
 
 A person renders as Action Network's v2 API renders one. An email's `status`
 is derived: a bounce or a spam complaint recorded on the address wins, else
@@ -7,39 +7,44 @@ whether the person is `subscribed`. The render functions need no request
 (webhook payloads reuse them); `prepare_people` loads what a page needs in
 three queries.
 
-The writes (`signup`, the person signup helper, and `update`, a PUT) land in
-the same services as the web forms: `upsert_person` de-duplicates by email,
-then phone; `update_person`, `add_contact`, `tag_people` and `untag_person`
-leave their audit rows; consent goes to the ledger with source "api", and an
-unsubscribe goes the way of the unsubscribe link (`withdraw`, every purpose).
+What a client may send is read in `person_input` (the rules every API path
+shares); consent goes through `consent`. The writes (`signup`, the person
+signup helper, and `update`, a PUT) land in the same services as the web
+forms: `upsert_person` de-duplicates by email, then phone; `update_person`,
+`add_contact`, `tag_people` and `untag_person` leave their audit rows
+(`tag_people` also `supporters.tag.created` for a new tag).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
 from django.db.models import prefetch_related_objects
-from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from saha.api import background, filters, hal
 from saha.api.errors import ApiError
-from saha.messaging.unsubscribe import all_purposes, withdraw
+from saha.api.resources import consent
+from saha.api.resources.consent import SUBSCRIBED, UNSUBSCRIBED
+from saha.api.resources.person_input import (
+    POSTAL_FIELDS,
+    ContactPersonInput,
+    PersonChanges,
+    PersonInput,
+    person_changes,
+    person_data,
+    tag_list,
+)
+from saha.api.views.base import validated
 from saha.organizations.models import Organization
-from saha.supporters.consent import ConsentGrant, record_consent
-from saha.supporters.import_rows import convert_custom
 from saha.supporters.models import (
     DEFAULT_PURPOSE,
     Channel,
-    ConsentSource,
     ConsentStatus,
     ContactStatus,
-    CustomField,
     Person,
     PersonEmail,
     PersonPhone,
@@ -48,26 +53,22 @@ from saha.supporters.models import (
 )
 from saha.supporters.services import (
     ContactTaken,
-    PersonData,
     add_contact,
     tag_names,
+    tag_people,
     untag_person,
     update_person,
     upsert_person,
 )
 from saha.supporters.text import normalize_phone
 
-SUBSCRIBED, UNSUBSCRIBED = "subscribed", "unsubscribed"
-STATUSES = (SUBSCRIBED, UNSUBSCRIBED, "bouncing", "spam_complaint")
 # A flag on the address outranks the ledger: mail to it fails or is reported.
+# Action Network's words, with spaces ("spam complaint"); both spellings are taken.
 _FLAGGED: dict[str, str] = {
     ContactStatus.BOUNCING: "bouncing",
-    ContactStatus.COMPLAINED: "spam_complaint",
+    ContactStatus.COMPLAINED: "spam complaint",
     ContactStatus.UNSUBSCRIBED: UNSUBSCRIBED,
 }
-POSTAL_FIELDS = ("locality", "region", "postal_code", "country")
-MAX_CUSTOM_FIELDS = 100
-MAX_CUSTOM_TEXT = 1000
 
 
 # --- Showing a person -----------------------------------------------------------
@@ -160,288 +161,44 @@ def with_curies(item: dict[str, Any]) -> dict[str, Any]:
 # --- What a client may send -----------------------------------------------------
 
 
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-class Text(serializers.CharField):
-    """A string the database can hold: no NUL, no lone surrogate (JSON allows "\\ud800")."""
-
-    default_error_messages = {"invalid_text": gettext_lazy("This text holds invalid characters.")}
-
-    def to_internal_value(self, data: Any) -> str:
-        value = super().to_internal_value(data)
-        if not _encodable(value):
-            self.fail("invalid_text")
-        return value
-
-
-def optional_text(max_length: int) -> Text:
-    """Absent: unchanged; null or "": removed."""
-    return Text(max_length=max_length, required=False, allow_null=True, allow_blank=True)
-
-
-class EmailInput(serializers.Serializer):
-    address = Text(max_length=254)
-    primary = serializers.BooleanField(required=False)
-    status = serializers.ChoiceField(STATUSES, required=False)
-
-
-class PhoneInput(serializers.Serializer):
-    number = Text(max_length=40)
-    number_type = optional_text(20)
-    primary = serializers.BooleanField(required=False)
-    status = serializers.ChoiceField(STATUSES, required=False)
-
-
-class PostalInput(serializers.Serializer):
-    primary = serializers.BooleanField(required=False)
-    locality = optional_text(100)
-    region = optional_text(100)
-    postal_code = optional_text(20)
-    country = optional_text(2)
-
-    def validate_country(self, value: str | None) -> str | None:
-        if value and not value.isalpha():
-            raise serializers.ValidationError(
-                _("Write the country as its two-letter code."), code="invalid_country"
-            )
-        return value.upper() if value else value
-
-
-def contact_list(child: serializers.Serializer) -> serializers.ListField:
-    return serializers.ListField(child=child, max_length=10, required=False, allow_null=True)
-
-
-class PersonInput(serializers.Serializer):
-    given_name = optional_text(150)
-    family_name = optional_text(150)
-    email_addresses = contact_list(EmailInput())
-    phone_numbers = contact_list(PhoneInput())
-    postal_addresses = contact_list(PostalInput())
-    languages_spoken = serializers.ListField(
-        child=Text(max_length=8), max_length=10, required=False, allow_null=True
-    )
-    custom_fields = serializers.DictField(
-        child=serializers.JSONField(allow_null=True), required=False, allow_null=True
-    )
-
-    def validate_custom_fields(self, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is None:
-            return None
-        if len(value) > MAX_CUSTOM_FIELDS:
-            raise serializers.ValidationError(_("Too many custom fields."), code="max_length")
-        for key, item in value.items():
-            if len(key) > 100 or isinstance(item, (dict, list)):
-                raise serializers.ValidationError(
-                    _("A custom field holds a text, a number or true/false."),
-                    code="invalid_custom_field",
-                )
-            if isinstance(item, str) and len(item) > MAX_CUSTOM_TEXT:
-                raise serializers.ValidationError(_("A value is too long."), code="max_length")
-            if not _encodable(key) or (isinstance(item, str) and not _encodable(item)):
-                raise serializers.ValidationError(
-                    _("This text holds invalid characters."), code="invalid_text"
-                )
-        return value
-
-
-class TagNames(serializers.ListField):
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(child=Text(max_length=200), max_length=50, required=False, **kwargs)
-
-
 class SignupInput(serializers.Serializer):
-    person = PersonInput()
-    add_tags = TagNames()
-    remove_tags = TagNames()
-
-
-def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    """The validated data, or a 400 with the field errors (DRF's ValidationError)."""
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
-# --- From the input to our fields -----------------------------------------------
-
-
-@dataclass
-class Contact:
-    value: str
-    status: str = ""
-
-
-@dataclass
-class PersonChanges:
-    """What a PUT or sign-up changes; `profile` holds "" for what was nulled."""
-
-    profile: dict[str, str] = field(default_factory=dict)
-    custom: dict[str, Any] = field(default_factory=dict)  # None removes a value
-    emails: list[Contact] = field(default_factory=list)
-    phones: list[Contact] = field(default_factory=list)
-
-
-def _contacts(entries: list[dict[str, Any]] | None, key: str) -> list[Contact]:
-    entries = sorted(entries or [], key=lambda entry: not entry.get("primary", False))
-    return [Contact(entry[key], entry.get("status", "")) for entry in entries]
-
-
-def _postal(entries: list[dict[str, Any]] | None, sent: bool) -> dict[str, str]:
-    if not sent:
-        return {}
-    if not entries:
-        return dict.fromkeys(POSTAL_FIELDS, "")  # null or []: the address goes
-    chosen = next((e for e in entries if e.get("primary")), entries[0])
-    return {name: chosen[name] or "" for name in POSTAL_FIELDS if name in chosen}
-
-
-def _custom(organization: Organization, sent: Any, values: dict[str, Any] | None) -> dict:
-    if not sent:
-        return {}
-    fields = {f.key: f for f in CustomField.objects.for_org(organization)}
-    if values is None:
-        return dict.fromkeys(fields)  # null: every value goes
-    custom: dict[str, Any] = {}
-    # Keys the organization has no field for are left out, as an import leaves them.
-    for key, value in values.items():
-        definition = fields.get(key)
-        if definition is None:
-            continue
-        if value is None or value == "":
-            custom[key] = None
-            continue
-        text = str(value).lower() if isinstance(value, bool) else str(value)
-        converted = convert_custom(definition, text)
-        if converted is None:
-            raise serializers.ValidationError(
-                {"custom_fields": {key: _("This value does not fit the field.")}},
-                code=f"invalid_{definition.kind}",
-            )
-        custom[key] = converted
-    return custom
-
-
-def person_changes(organization: Organization, person: dict[str, Any]) -> PersonChanges:
-    profile: dict[str, str] = {
-        name: person[name] or "" for name in ("given_name", "family_name") if name in person
-    }
-    profile.update(_postal(person.get("postal_addresses"), "postal_addresses" in person))
-    if "languages_spoken" in person:
-        languages = person["languages_spoken"] or [""]
-        profile["language"] = languages[0].lower()
-    return PersonChanges(
-        profile=profile,
-        custom=_custom(organization, "custom_fields" in person, person.get("custom_fields")),
-        emails=_contacts(person.get("email_addresses"), "address"),
-        phones=_contacts(person.get("phone_numbers"), "number"),
-    )
+    person = ContactPersonInput()
+    add_tags = tag_list()
+    remove_tags = tag_list()
 
 
 # --- Writes ---------------------------------------------------------------------
 
 
-def _ledger_words(organization: Organization, subscribed: bool, actor: str) -> tuple[str, str]:
-    """What the ledger keeps as the words shown, in the organization's language, naming the
-    token: the API shows the person nothing, the integration answers for the consent."""
-    language = organization.default_language
-    values = {"organization": organization.name, "token": actor}
-    with translation.override(language):
-        if subscribed:
-            text = _("Agreed to hear from %(organization)s, as sent through the API (%(token)s).")
-        else:
-            text = _("Unsubscribed through the API (%(token)s).")
-    return text % values, language
-
-
-def _set_subscription(person: Person, channel: str, status: str, actor: str) -> None:
-    """`subscribed` grants the channel; `unsubscribed` withdraws every purpose on it, as the
-    unsubscribe link does. The other statuses are ours to set (bounces, complaints)."""
-    if status not in (SUBSCRIBED, UNSUBSCRIBED):
-        return
-    wording, language = _ledger_words(person.organization, status == SUBSCRIBED, actor)
-    if status == SUBSCRIBED:
-        grant = ConsentGrant(
-            channel=channel,
-            wording=wording,
-            source=ConsentSource.API,
-            source_ref=actor,
-            language=language,
-        )
-        record_consent(person=person, grant=grant)
-        return
-    withdraw(
-        person,
-        channel=channel,
-        purposes=all_purposes(person, channel),
-        source=ConsentSource.API,
-        source_ref=actor,
-        wording=wording,
-        language=language,
-    )
-
-
-def _add_contacts(person: Person, changes: PersonChanges, actor: str, *, strict: bool) -> None:
+def _add_contacts(person: Person, changes: PersonChanges, actor: str, *, strict: bool) -> set[str]:
     """Each address and number becomes the person's; one that is another person's is a 409
-    (`strict`, a PUT) or left to its owner (a sign-up, as `upsert_person` leaves it)."""
+    (`strict`, a PUT) or left to its owner (a sign-up, as `upsert_person` leaves it).
+    Returns the channels on which the person holds one of the sent contacts."""
+    held = set()
     for channel, contacts in ((Channel.EMAIL, changes.emails), (Channel.SMS, changes.phones)):
+        kind = "email" if channel == Channel.EMAIL else "phone"
         for contact in contacts:
-            kind = "email" if channel == Channel.EMAIL else "phone"
             try:
                 with transaction.atomic():
-                    add_contact(actor=actor, person=person, **{kind: contact.value})
+                    add_contact(actor=actor, person=person, **{kind: contact})
             except ContactTaken:
                 if strict:
                     raise
                 continue
-            _set_subscription(person, channel, contact.status, actor)
+            held.add(channel.value)
+    return held
 
 
 def _apply(person: Person, changes: PersonChanges, actor: str, *, strict: bool) -> None:
+    """A token's changes: overwrite what was sent, add the contacts, then each channel's
+    status, for a channel where the person holds a sent contact."""
     if changes.profile or changes.custom:
         update_person(
             actor=actor, person=person, values=changes.profile, custom_fields=changes.custom
         )
-    _add_contacts(person, changes, actor, strict=strict)
-
-
-def _person_data(
-    changes: PersonChanges, tags: list[str], anonymous: bool, actor: str
-) -> PersonData:
-    email = changes.emails[0] if changes.emails else Contact("")
-    phone = changes.phones[0] if changes.phones else Contact("")
-    grants = []
-    if anonymous:
-        # Typed by a stranger on another site: the consent goes with the sign-up, where
-        # `upsert_person` keeps it only for contacts that are already this person's.
-        for channel, contact in ((Channel.EMAIL, email), (Channel.SMS, phone)):
-            if contact.value and contact.status == SUBSCRIBED:
-                grants.append(
-                    ConsentGrant(
-                        channel=channel,
-                        wording=_("Agreed through a form on another website (%(token)s).")
-                        % {"token": actor},
-                        source=ConsentSource.API,
-                        source_ref=actor,
-                    )
-                )
-    return PersonData(
-        email=email.value,
-        phone=phone.value,
-        custom_fields={k: v for k, v in changes.custom.items() if v is not None},
-        tags=tags,
-        consents=grants,
-        **_filled(changes.profile),
-    )
-
-
-def _filled(profile: dict[str, str]) -> dict[str, Any]:
-    return {name: value for name, value in profile.items() if value}
+    held = _add_contacts(person, changes, actor, strict=strict)
+    statuses = {channel: s for channel, s in changes.statuses.items() if channel in held}
+    consent.apply_statuses(person, statuses, actor)
 
 
 @background.write("people.signup")
@@ -449,10 +206,11 @@ def signup(*, organization: Organization, actor: str, data: Any, anonymous: bool
     """The person signup helper: find by email, then phone, or create; merge; tag.
 
     With a token, what is sent overwrites what the person had (Action Network's
-    merge) and nothing else changes. `anonymous` (the public helper, no token):
-    the data was typed by anyone, so it only fills what is empty, adds tags and
-    consents of contacts already the person's, and can neither unsubscribe nor
-    remove tags.
+    merge), tags are added and removed, and statuses subscribe or unsubscribe.
+    `anonymous` (the public helper, no token): the data was typed by anyone, so
+    it only fills what is empty (`upsert_person`), tags nobody, and records a
+    `subscribed` status only for a person it created: a stranger never speaks
+    for someone who is already known, who may have unsubscribed.
     """
     sent = validated(SignupInput, data)
     changes = person_changes(organization, dict(sent["person"]))
@@ -460,15 +218,20 @@ def signup(*, organization: Organization, actor: str, data: Any, anonymous: bool
         result = upsert_person(
             organization=organization,
             actor=actor,
-            data=_person_data(changes, sent.get("add_tags", []), anonymous, actor),
+            data=person_data(changes),
             source=Source.API,
             source_ref=actor,
             anonymous=anonymous,
         )
         person = result.person
-        if not anonymous:
-            _apply(person, changes, actor, strict=False)
-            _remove_tags(person, sent.get("remove_tags", []), actor)
+        if anonymous:
+            if result.created:
+                granted = consent.grants(organization, changes.statuses, actor, anonymous=True)
+                consent.record_grants(person, granted, actor)
+            return person
+        _apply(person, changes, actor, strict=False)
+        tag_people(actor=actor, people=[person], names=sent.get("add_tags", []))
+        _remove_tags(person, sent.get("remove_tags", []), actor)
     return person
 
 
@@ -508,27 +271,38 @@ def fresh_person(person: Person) -> Person:
 # --- Filters --------------------------------------------------------------------
 
 
-def _email_owners(value: str) -> Any:
-    """The people holding this address (a subquery: a join would repeat a person)."""
-    return PersonEmail.objects.filter(address=value.strip().lower()).values("person_id")
+def people_filters(organization: Organization) -> dict[str, filters.Field]:
+    """The filters on an organization's people. The contact filters are subqueries on
+    the organization's own contacts (its (organization, address) index; a join would
+    repeat a person)."""
+
+    def email_owners(value: str) -> Any:
+        return PersonEmail.objects.filter(
+            organization=organization, address=value.strip().lower()
+        ).values("person_id")
+
+    def phone_owners(value: str) -> Any:
+        phone = normalize_phone(value)
+        if phone is None:
+            raise ValueError(value)
+        return PersonPhone.objects.filter(organization=organization, number=phone.number).values(
+            "person_id"
+        )
+
+    return {
+        "email_address": filters.Field("pk__in", email_owners),
+        "phone_number": filters.Field("pk__in", phone_owners),
+        "given_name": filters.Field("given_name__iexact"),
+        "family_name": filters.Field("family_name__iexact"),
+        "region": filters.Field("region__iexact"),
+        "postal_code": filters.Field("postal_code__iexact"),
+        "country": filters.Field("country__iexact"),
+        "created_date": filters.Field("created_at", **filters.DATE),  # type: ignore[arg-type]
+        "modified_date": filters.Field("modified_at", **filters.DATE),  # type: ignore[arg-type]
+    }
 
 
-def _phone_owners(value: str) -> Any:
-    phone = normalize_phone(value)
-    if phone is None:
-        raise ValueError(value)
-    return PersonPhone.objects.filter(number=phone.number).values("person_id")
-
-
-DATE = (filters.as_datetime, ("eq", "gt", "lt"))
-FILTERS = {
-    "email_address": filters.Field("pk__in", _email_owners),
-    "phone_number": filters.Field("pk__in", _phone_owners),
-    "given_name": filters.Field("given_name__iexact"),
-    "family_name": filters.Field("family_name__iexact"),
-    "region": filters.Field("region__iexact"),
-    "postal_code": filters.Field("postal_code__iexact"),
-    "country": filters.Field("country__iexact"),
-    "created_date": filters.Field("created_at", *DATE),
-    "modified_date": filters.Field("modified_at", *DATE),
-}
+FILTER_FIELDS = (
+    "email_address, phone_number, given_name, family_name, region, postal_code, country (eq); "
+    "created_date, modified_date (eq, gt, lt)"
+)

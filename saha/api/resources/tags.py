@@ -13,7 +13,6 @@ from rest_framework import serializers
 
 from saha.api import hal
 from saha.api.errors import ApiError
-from saha.api.resources.people import Text
 from saha.supporters.models import Person, Tag, Tagging
 
 
@@ -48,11 +47,11 @@ def render_tagging(tagging: Tagging) -> dict[str, Any]:
 
 
 class TagInput(serializers.Serializer):
-    name = Text(max_length=100)
+    name = serializers.CharField(max_length=100)
 
 
 class HrefInput(serializers.Serializer):
-    href = Text(max_length=2000)
+    href = serializers.CharField(max_length=2000)
 
 
 # "osdi:person" is no Python name: the serializer is built with it as a field's key.

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from saha.api.models import ApiToken, WebhookDelivery
-from saha.api.tests.test_webhooks_engine import Receiver, receiver  # noqa: F401
+from saha.api.tests.conftest import Receiver
 from saha.api.tokens import find_token
 from saha.testing.browser import assert_fits_width, expect, log_in
 
@@ -30,7 +30,7 @@ def test_token_and_webhook_journey(
     make_page: Any,
     live_server: Any,
     owner: Any,
-    receiver: Receiver,  # noqa: F811
+    receiver: Receiver,
     settings: Any,
     screenshot: Any,
     language: str,

@@ -76,7 +76,8 @@ def test_the_email_status_follows_flags_then_the_consent_ledger(org_a: Organizat
     PersonEmail.objects.filter(person=person).update(status=ContactStatus.BOUNCING)
     assert render_person(person)["email_addresses"][0]["status"] == "bouncing"
     PersonEmail.objects.filter(person=person).update(status=ContactStatus.COMPLAINED)
-    assert render_person(person)["email_addresses"][0]["status"] == "spam_complaint"
+    # Action Network's spelling, with a space.
+    assert render_person(person)["email_addresses"][0]["status"] == "spam complaint"
 
 
 def test_the_render_needs_no_request_and_carries_no_curies(org_a: Organization) -> None:
@@ -203,6 +204,21 @@ def test_another_organizations_person_is_404(
     assert listed["_embedded"]["osdi:people"] == []
     filtered = api_b.get("/api/v2/people", filter="email_address eq 'mine@example.org'").json()
     assert filtered["total_records"] == 0
+
+
+def test_a_contact_filter_looks_only_at_the_organizations_own_contacts(
+    api: ApiClient, org_a: Organization
+) -> None:
+    person = person_of(org_a, "rana@example.org")
+    PhoneFactory(person=person, number="+96171123456", is_primary=True)
+    with CaptureQueriesContext(connection) as queries:
+        api.get("/api/v2/people", filter="email_address eq 'rana@example.org'")
+        api.get("/api/v2/people", filter="phone_number eq '+96171123456'")
+    subqueries = [
+        sql.split("IN (SELECT", 1)[1] for sql in (q["sql"] for q in queries) if "IN (SELECT" in sql
+    ]
+    assert len(subqueries) == 4  # a count and a page per filter
+    assert all(f'"organization_id" = {org_a.pk}' in sql for sql in subqueries)
 
 
 @pytest.mark.parametrize("raw", ["nope", "12", "saha:not-a-uuid", "other:" + "0" * 32])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -14,10 +15,14 @@ from saha.supporters.models import (
     Channel,
     ConsentRecord,
     ConsentSource,
+    ConsentState,
     ConsentStatus,
+    CustomField,
+    FieldKind,
     Person,
     PersonEmail,
     PersonPhone,
+    PrivacySettings,
     Tag,
     Tagging,
 )
@@ -144,7 +149,10 @@ def test_remove_tags_removes_them_with_an_audit_row(api: ApiClient, org_a: Organ
             {"person": {"email_addresses": [{"address": "a@b.org", "status": "maybe"}]}},
             "invalid_choice",
         ),
-        ({"person": {"email_addresses": [{"address": "a\ud800@b.org"}]}}, "invalid_text"),
+        (
+            {"person": {"email_addresses": [{"address": "a\ud800@b.org"}]}},
+            "surrogate_characters_not_allowed",
+        ),
         ({"person": {"email_addresses": [{"address": "a@b.org"}]}, "add_tags": "x"}, "not_a_list"),
         (
             {"person": {"email_addresses": [{"address": "a@b.org"}], "custom_fields": {"a": [1]}}},
@@ -275,7 +283,7 @@ def test_a_stranger_changes_nothing_of_a_known_person(public_on: Organization) -
 def test_the_public_helper_is_rate_limited_per_address(
     public_on: Organization, settings: Any
 ) -> None:
-    settings.SAHA_API_PUBLIC_HELPER_LIMIT = 2
+    settings.SAHA_API_PUBLIC_HELPER_PER_MINUTE = 2
     client = anonymous()
     for n in range(4):
         response = client.post(
@@ -286,11 +294,161 @@ def test_the_public_helper_is_rate_limited_per_address(
     assert Person.objects.count() == 2
 
 
-def test_the_public_helper_adds_its_tags(public_on: Organization) -> None:
-    body = signup_body()
-    body["add_tags"] = ["from-website"]
+def test_the_public_helper_tags_nobody(public_on: Organization) -> None:
+    # given a supporter with one tag
+    known = PersonFactory(organization=public_on, email="rana@example.org", tags=["member"])
+
+    # when a stranger signs her up with tags to add and to remove, and signs up someone new
+    for email in ("rana@example.org", "new@example.org"):
+        body = signup_body(email)
+        body["add_tags"] = ["member", "Board members", "spam-tag-xyz"]
+        body["remove_tags"] = ["member"]
+        anonymous().post("/api/v2/people?organization=org-a", body)
+
+    # then nobody gains or loses a tagging, and no tag appears
+    assert list(Tagging.objects.values_list("person", "tag__name")) == [(known.pk, "member")]
+    assert list(Tag.objects.values_list("name", flat=True)) == ["member"]
+    assert Person.objects.filter(emails__address="new@example.org").exists()
+
+
+def test_a_stranger_cannot_resubscribe_someone_who_unsubscribed(public_on: Organization) -> None:
+    # given a supporter who agreed, then unsubscribed
+    known = PersonFactory(organization=public_on, email="antoine@example.org")
+    consent(known, Channel.EMAIL, source=ConsentSource.FORM)
+    consent(known, Channel.EMAIL, ConsentStatus.WITHDRAWN, wording="Unsubscribe")
+
+    # when a stranger sends her address as subscribed
+    body = signup_body("antoine@example.org")
+    body["person"]["email_addresses"][0]["status"] = "subscribed"
     anonymous().post("/api/v2/people?organization=org-a", body)
-    assert Tag.objects.get().name == "from-website"
+
+    # then the ledger still says withdrawn, and holds nothing new
+    assert ConsentRecord.objects.filter(person=known).count() == 2
+    assert ConsentState.objects.get(person=known, channel=Channel.EMAIL).status == "withdrawn"
+
+
+def test_a_person_the_public_helper_creates_may_be_subscribed(public_on: Organization) -> None:
+    public_on.default_language = "fr"
+    public_on.save()
+    body = signup_body("new@example.org")
+    body["person"]["email_addresses"][0]["status"] = "subscribed"
+
+    anonymous().post("/api/v2/people?organization=org-a", body)
+
+    record = ConsentRecord.objects.get()
+    assert record.status == ConsentStatus.GRANTED
+    assert (record.source, record.source_ref) == (ConsentSource.API, "api:public helper")
+    assert record.language == "fr"
+
+
+def test_under_double_opt_in_a_new_persons_consent_waits_for_confirmation(
+    public_on: Organization,
+) -> None:
+    PrivacySettings.objects.update_or_create(
+        organization=public_on, defaults={"email_double_opt_in": True}
+    )
+    body = signup_body("new@example.org")
+    body["person"]["email_addresses"][0]["status"] = "subscribed"
+    anonymous().post("/api/v2/people?organization=org-a", body)
+    assert ConsentRecord.objects.get().status == ConsentStatus.PENDING
+
+
+def test_the_public_helper_answers_200_empty_when_something_breaks(
+    public_on: Organization, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(**kwargs: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("saha.api.resources.people.upsert_person", broken)
+    response = anonymous().post("/api/v2/people?organization=org-a", signup_body())
+    assert (response.status_code, response.json()) == (200, {})
+    assert any(r.levelname == "ERROR" and r.exc_info for r in caplog.records)
+
+
+def test_one_limit_counts_every_public_helper(public_on: Organization, settings: Any) -> None:
+    # given a limit of 2 calls a minute, spent on another public helper
+    settings.SAHA_API_PUBLIC_HELPER_PER_MINUTE = 2
+    client = anonymous()
+    for _n in range(2):
+        client.post(f"/api/v2/events/{uuid.uuid4()}/attendances", signup_body())
+
+    # then a sign-up from the same address does nothing
+    client.post("/api/v2/people?organization=org-a", signup_body())
+    assert not Person.objects.exists()
+
+
+# --- Tags and consent with a token ----------------------------------------------------
+
+
+def test_tags_added_by_a_signup_leave_the_organizer_pages_audit_rows(
+    api: ApiClient, org_a: Organization
+) -> None:
+    PersonFactory(organization=org_a, email="rana@example.org", tags=["member"])
+    body = signup_body()
+    body["add_tags"] = ["member", "volunteer"]
+
+    api.post("/api/v2/people", body)
+
+    tagged = AuditEntry.objects.filter(action="supporters.person.tagged")
+    assert [entry.data["tag"] for entry in tagged] == ["volunteer"]
+    created = AuditEntry.objects.get(action="supporters.tag.created")
+    assert created.data == {"tag": "volunteer"}
+    assert created.actor_label.startswith("api:test token")
+
+
+def test_a_tokens_consent_is_kept_in_the_organizations_language(
+    api: ApiClient, org_a: Organization
+) -> None:
+    org_a.default_language = "en"
+    org_a.save()
+    body = {
+        "person": {
+            "email_addresses": [{"address": "a@example.org", "status": "subscribed"}],
+            "phone_numbers": [{"number": "+96171123456", "status": "subscribed"}],
+        }
+    }
+    api.post("/api/v2/people", body)
+
+    records = ConsentRecord.objects.order_by("channel")
+    assert [r.channel for r in records] == [Channel.EMAIL, Channel.SMS]
+    for record in records:
+        assert record.language == "en"
+        assert record.source == ConsentSource.API
+        assert record.source_ref.startswith("api:test token")
+        assert "through the API (api:test token" in record.wording
+
+
+@pytest.mark.parametrize(
+    "status", ["spam complaint", "spam_complaint", "bouncing", "previous bounce"]
+)
+def test_statuses_that_are_ours_to_set_are_taken_and_change_nothing(
+    api: ApiClient, status: str
+) -> None:
+    body = {"person": {"email_addresses": [{"address": "a@example.org", "status": status}]}}
+    response = api.post("/api/v2/people", body)
+    assert response.status_code == 200
+    assert not ConsentRecord.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [(["fr"], "fr"), (["EN-gb"], "en"), (["de", "ar"], "ar"), (["de"], ""), ([], "")],
+)
+def test_the_first_language_saha_speaks_is_the_persons(
+    api: ApiClient, sent: list[str], kept: str
+) -> None:
+    api.post("/api/v2/people", signup_body(languages_spoken=sent))
+    assert Person.objects.get().language == kept
+
+
+def test_custom_fields_are_read_as_the_organizations_fields_say(
+    api: ApiClient, org_a: Organization
+) -> None:
+    CustomField.objects.create(organization=org_a, key="joined", labels={}, kind=FieldKind.DATE)
+    body = signup_body(custom_fields={"joined": "2024-05-01", "unknown": "x"})
+    assert api.post("/api/v2/people", body).json()["custom_fields"] == {"joined": "2024-05-01"}
+    bad = api.post("/api/v2/people", signup_body(custom_fields={"joined": "someday"}))
+    assert (bad.status_code, bad.json()["code"]) == (400, "invalid_date")
 
 
 def test_json_nested_too_deep_is_400(api: ApiClient) -> None:

@@ -142,6 +142,55 @@ def test_a_phone_status_sets_sms_consent(api: ApiClient, rana: Person) -> None:
     assert ConsentState.objects.get(person=rana, channel=Channel.SMS).status == "granted"
 
 
+@pytest.mark.parametrize("field", ["email_addresses", "phone_numbers"])
+def test_opposite_statuses_on_one_channel_are_400_conflicting_status(
+    api: ApiClient, rana: Person, field: str
+) -> None:
+    # Consent is kept per channel: "a subscribed, b unsubscribed" cannot both hold.
+    key = "address" if field == "email_addresses" else "number"
+    values = (
+        ("rana@example.org", "rana.k@example.org")
+        if key == "address"
+        else ("+96171123456", "+96171123457")
+    )
+    body = {
+        field: [
+            {key: values[0], "status": "subscribed"},
+            {key: values[1], "status": "unsubscribed"},
+        ]
+    }
+    response = put(api, rana, body)
+    assert response.status_code == 400
+    assert response.json()["code"] == "conflicting_status"
+    assert not ConsentRecord.objects.exists()
+    assert rana.emails.count() == 1
+
+
+def test_one_status_and_no_status_on_one_channel_is_that_status(
+    api: ApiClient, rana: Person
+) -> None:
+    body = {
+        "email_addresses": [
+            {"address": "rana@example.org"},
+            {"address": "rana.k@example.org", "status": "subscribed"},
+        ]
+    }
+    assert put(api, rana, body).status_code == 200
+    assert ConsentState.objects.get(person=rana, channel=Channel.EMAIL).status == "granted"
+
+
+def test_languages_spoken_null_removes_the_language(api: ApiClient, rana: Person) -> None:
+    put(api, rana, {"languages_spoken": ["fr"]})
+    rana.refresh_from_db()
+    assert rana.language == "fr"
+    put(api, rana, {"languages_spoken": ["de"]})  # none Saha speaks: unchanged
+    rana.refresh_from_db()
+    assert rana.language == "fr"
+    put(api, rana, {"languages_spoken": None})
+    rana.refresh_from_db()
+    assert rana.language == ""
+
+
 @pytest.mark.parametrize(
     "body",
     [

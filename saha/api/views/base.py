@@ -5,20 +5,70 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Model, QuerySet
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, OpenApiTypes
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from saha.api import hal
 from saha.api.errors import ApiError
-from saha.api.models import ApiToken
+from saha.api.models import ApiSettings, ApiToken
+from saha.api.resources.consent import PUBLIC_HELPER
 from saha.api.tokens import actor_of
-from saha.core import audit
+from saha.core import audit, ratelimit
 from saha.organizations.models import Organization
 
 log = logging.getLogger(__name__)
+
+# The audit log's name for what came through a public helper (no token).
+PUBLIC_ACTOR = PUBLIC_HELPER
+
+# The OpenAPI parameters every collection and every write share.
+PAGE_PARAMETERS = [
+    OpenApiParameter("page", OpenApiTypes.INT, description="Page number, from 1."),
+    OpenApiParameter("per_page", OpenApiTypes.INT, description="Items per page, at most 25."),
+]
+BACKGROUND = OpenApiParameter(
+    "background_request", OpenApiTypes.BOOL, description="Queue the write and answer 200 {}."
+)
+
+
+def filter_parameter(fields: str) -> OpenApiParameter:
+    """The OSDI `filter` parameter of a collection; `fields` says what it filters on."""
+    return OpenApiParameter("filter", OpenApiTypes.STR, description=f"OSDI filter: {fields}.")
+
+
+def validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    """The validated body, or a 400 with the field errors (DRF's ValidationError), also
+    for a body that is no JSON object at all."""
+    if not isinstance(data, dict):
+        raise serializers.ValidationError(
+            {"non_field_errors": [_("The body must be a JSON object.")]}, code="invalid"
+        )
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def over_public_limit(request: Request) -> bool:
+    """One limit for every public helper (people, attendances, signatures): calls per
+    client address and minute, SAHA_API_PUBLIC_HELPER_PER_MINUTE."""
+    over = ratelimit.hit(
+        "api",
+        "public_helper",
+        ratelimit.address_of(request),
+        limit=settings.SAHA_API_PUBLIC_HELPER_PER_MINUTE,
+        window=60,
+    )
+    return over is not None
+
+
+def public_helpers_on(organization: Organization) -> bool:
+    return ApiSettings.objects.filter(organization=organization, public_helpers=True).exists()
 
 
 class OsdiView(APIView):

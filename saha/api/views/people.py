@@ -7,16 +7,18 @@ The signup helper is also a public helper: without a token, `POST
 /people?organization=<slug>` is taken only when that organization turned
 public helpers on, and then always answers `200 {}`, whatever happened (an
 unknown organization, helpers off, bad data, the rate limit), so it tells a
-stranger nothing. What it carries is treated as typed by anyone.
+stranger nothing. What it carries is treated as typed by anyone: it fills only
+what is empty, tags nobody, and a `subscribed` status counts only for a person
+it creates. One rate limit per client address covers every public helper
+(`over_public_limit`).
 """
 
 from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError, transaction
+from django.db import transaction
 from django.urls import re_path
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
@@ -28,45 +30,32 @@ from saha.api import background, filters, hal
 from saha.api.errors import ApiError
 from saha.api.models import ApiSettings
 from saha.api.resources.people import (
-    FILTERS,
-    PersonInput,
+    FILTER_FIELDS,
     SignupInput,
     find_person,
     fresh_person,
+    people_filters,
     prepare_people,
     render_person,
     signup,
     update,
     with_curies,
 )
-from saha.api.views.base import OsdiView
-from saha.core import ratelimit
+from saha.api.resources.person_input import PersonInput
+from saha.api.views.base import (
+    BACKGROUND,
+    PAGE_PARAMETERS,
+    PUBLIC_ACTOR,
+    OsdiView,
+    filter_parameter,
+    over_public_limit,
+)
 from saha.core.errors import DomainError
 from saha.organizations.models import Organization
 from saha.supporters.models import Person
 
 log = logging.getLogger(__name__)
 
-# The audit log's name for what came through the public helper.
-PUBLIC_ACTOR = "api:public helper"
-# Sign-ups per client address and window; the settings may change them.
-PUBLIC_LIMIT, PUBLIC_WINDOW = 10, 60
-
-PAGE_PARAMETERS = [
-    OpenApiParameter("page", OpenApiTypes.INT, description="From 1."),
-    OpenApiParameter("per_page", OpenApiTypes.INT, description="At most 25."),
-    OpenApiParameter(
-        "filter",
-        OpenApiTypes.STR,
-        description=(
-            "OSDI filter: email_address, phone_number, given_name, family_name, region, "
-            "postal_code, country (eq); created_date, modified_date (eq, gt, lt)."
-        ),
-    ),
-]
-BACKGROUND = OpenApiParameter(
-    "background_request", OpenApiTypes.BOOL, description="Queue the write; answers 200 {}."
-)
 PUBLIC_ORGANIZATION = OpenApiParameter(
     "organization",
     OpenApiTypes.STR,
@@ -81,14 +70,14 @@ class PeopleList(OsdiView):
     @extend_schema(
         operation_id="people_list",
         tags=["people"],
-        parameters=PAGE_PARAMETERS,
+        parameters=[*PAGE_PARAMETERS, filter_parameter(FILTER_FIELDS)],
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request: Request) -> Response:
         text = request.query_params.get("filter")
         rows = (
             Person.objects.for_org(self.organization)
-            .filter(filters.parse(text, FILTERS))
+            .filter(filters.parse(text, people_filters(self.organization)))
             .order_by("pk")
         )
         page = hal.collection(
@@ -109,7 +98,7 @@ class PeopleList(OsdiView):
         description=(
             "Finds the person by email, then phone, or creates them; merges what is sent; "
             "add_tags / remove_tags by name. Without a token (public helper) it always "
-            "answers 200 {}."
+            "answers 200 {}, tags nobody, and subscribes only a person it creates."
         ),
         parameters=[BACKGROUND, PUBLIC_ORGANIZATION],
         request=SignupInput,
@@ -129,17 +118,17 @@ class PeopleList(OsdiView):
 
 def public_signup(request: Request) -> Response:
     """Unauthenticated sign-up: 200 {} always; the work is done only where allowed."""
-    limit = int(getattr(settings, "SAHA_API_PUBLIC_HELPER_LIMIT", PUBLIC_LIMIT))
-    window = int(getattr(settings, "SAHA_API_PUBLIC_HELPER_WINDOW", PUBLIC_WINDOW))
-    over = ratelimit.hit("api", "public", ratelimit.address_of(request), limit=limit, window=window)
-    organization = None if over else _public_organization(request)
+    organization = None if over_public_limit(request) else _public_organization(request)
     if organization is None:
         return Response({})
     try:
         with transaction.atomic():
             signup(organization=organization, actor=PUBLIC_ACTOR, data=request.data, anonymous=True)
-    except (DomainError, APIException, DjangoValidationError, DatabaseError) as error:
+    except (DomainError, APIException, DjangoValidationError) as error:
         log.info("Public sign-up refused: %s", getattr(error, "code", type(error).__name__))
+    except Exception:
+        # Still 200 {}: a stranger learns nothing, not even that something broke.
+        log.exception("The public sign-up helper failed")
     return Response({})
 
 

@@ -13,13 +13,13 @@ from typing import Any
 from django.db.models import QuerySet
 from django.urls import re_path
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
+from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from saha.api import hal
 from saha.api.errors import ApiError
-from saha.api.resources.people import find_person, validated, with_curies
+from saha.api.resources.people import find_person, with_curies
 from saha.api.resources.tags import (
     TaggingInput,
     TagInput,
@@ -27,14 +27,9 @@ from saha.api.resources.tags import (
     render_tagging,
     tagged_person,
 )
-from saha.api.views.base import OsdiView, deleted
+from saha.api.views.base import PAGE_PARAMETERS, OsdiView, deleted, validated
 from saha.supporters.models import Tag, Tagging
 from saha.supporters.services import create_tag, tag_people, untag_person
-
-PAGE_PARAMETERS = [
-    OpenApiParameter("page", OpenApiTypes.INT, description="From 1."),
-    OpenApiParameter("per_page", OpenApiTypes.INT, description="At most 25."),
-]
 
 
 def _taggings() -> QuerySet[Tagging]:
