@@ -73,11 +73,29 @@ typecheck: $(VENV)/.test ## mypy on the services (every module that writes)
 		saha/organizations/search.py saha/organizations/search_index.py \
 		saha/volunteers/offers.py saha/volunteers/needs.py saha/volunteers/assignments.py \
 		saha/volunteers/places.py saha/volunteers/capabilities.py saha/volunteers/reminders.py \
-		saha/volunteers/matching.py saha/volunteers/coverage.py saha/volunteers/receivers.py
+		saha/volunteers/matching.py saha/volunteers/coverage.py saha/volunteers/receivers.py \
+		saha/api/tokens.py saha/api/background.py saha/api/webhooks.py saha/api/manage.py \
+		saha/api/receivers.py saha/api/resources/consent.py saha/api/resources/person_input.py
 
 .PHONY: migrations-check
 migrations-check: $(VENV)/.runtime ## fail when a model change has no migration
 	SAHA_VAR_DIR=$(CURDIR)/var/check $(SAHA) manage makemigrations --check --dry-run
+
+SCHEMA := docs/api/openapi.yaml
+SCHEMA_ARGS := --validate --lang en
+
+.PHONY: schema
+schema: $(VENV)/.runtime ## write the OpenAPI schema of /api/v2/ to docs/api/openapi.yaml
+	@mkdir -p $(dir $(SCHEMA))
+	SAHA_VAR_DIR=$(CURDIR)/var/check $(SAHA) manage spectacular $(SCHEMA_ARGS) --file $(SCHEMA)
+
+.PHONY: schema-check
+schema-check: $(VENV)/.runtime ## fail when docs/api/openapi.yaml is not what the code generates
+	@tmp=$$(mktemp --suffix=.yaml) && trap 'rm -f "$$tmp"' EXIT && \
+	SAHA_VAR_DIR=$(CURDIR)/var/check $(SAHA) manage spectacular $(SCHEMA_ARGS) --file "$$tmp" && \
+	if ! diff -u $(SCHEMA) "$$tmp"; then \
+		echo "$(SCHEMA) is out of date with the API: run make schema and commit it" >&2; exit 1; \
+	fi
 
 .PHONY: messages
 messages: test-deps ## extract strings into the Arabic and French catalogues
@@ -92,7 +110,19 @@ vendor-check: ## vendored front-end files match their manifest
 	@python3 scripts/vendor.py verify
 
 .PHONY: check
-check: lint typecheck migrations-check translations-check vendor-check test ## everything CI checks, and more
+check: lint typecheck migrations-check schema-check translations-check vendor-check test ## everything CI checks, and more
+
+BENCH_ARGS = $(if $(QUICK),--quick) $(if $(ONLY),--only $(ONLY))
+
+.PHONY: bench
+bench: $(VENV)/.test ## benchmarks on PostgreSQL (DATABASE_URL, QUICK=1, ONLY=B1,B7): bench/results/latest.json
+	$(PIP) install --quiet -r bench/requirements.txt
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+.PHONY: bench-noise
+bench-noise: $(VENV)/.test ## the benchmarks twice, with each ratio's spread (the noise band)
+	$(PIP) install --quiet -r bench/requirements.txt
+	$(PY) bench/run.py --repeat 2 $(BENCH_ARGS)
 
 .PHONY: clean
 clean: ## remove the virtual environment and local data (var/)

@@ -48,6 +48,11 @@ def secret_of(request: Any) -> str:
     return (header or request.GET.get(QUERY_PARAMETER, "")).strip()
 
 
+def logged_path(request: Any) -> str:
+    """The path as the audit log keeps it: capped, without NUL (PostgreSQL refuses it in JSON)."""
+    return str(request.path).replace("\x00", "")[:300]
+
+
 class TokenAuthentication(BaseAuthentication):
     def authenticate(self, request: Any) -> tuple[TokenUser, ApiToken] | None:
         secret = secret_of(request)
@@ -70,7 +75,7 @@ class TokenAuthentication(BaseAuthentication):
                 actor_of(token),
                 "api.call",
                 None,
-                {"method": request.method, "path": request.path[:300], "status": 429},
+                {"method": request.method, "path": logged_path(request), "status": 429},
                 organization=token.organization,
             )
             raise Throttled(

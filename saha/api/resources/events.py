@@ -14,21 +14,16 @@ Mapping to Action Network's words:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.db.models import QuerySet
 from django.urls import reverse
-from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from saha.api import filters, hal
+from saha.api.resources import person_input
 from saha.core.public_pages import absolute
 from saha.events.models import Event, EventStatus, Rsvp, RsvpStatus, Visibility
-from saha.supporters.consent import ConsentGrant
-from saha.supporters.models import Channel, ConsentSource
-from saha.supporters.services import PersonData
 
 EVENT_STATUS: dict[str, str] = {
     EventStatus.PUBLISHED: "confirmed",
@@ -158,50 +153,7 @@ def render_attendance(rsvp: Rsvp) -> dict[str, Any]:
     return body
 
 
-# --- The person in a record helper (attendances, signatures) -------------------------
-
-CONTACT_STATUSES = ("subscribed", "unsubscribed", "bouncing", "spam_complaint")
-
-
-class HelperEmail(serializers.Serializer):
-    address = serializers.CharField(max_length=254)
-    primary = serializers.BooleanField(required=False)
-    status = serializers.ChoiceField(CONTACT_STATUSES, required=False)
-
-
-class HelperPhone(serializers.Serializer):
-    number = serializers.CharField(max_length=40)
-    primary = serializers.BooleanField(required=False)
-    number_type = serializers.CharField(max_length=40, required=False, allow_blank=True)
-    status = serializers.ChoiceField(CONTACT_STATUSES, required=False)
-
-
-class HelperAddress(serializers.Serializer):
-    primary = serializers.BooleanField(required=False)
-    locality = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    region = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    postal_code = serializers.CharField(max_length=20, required=False, allow_blank=True)
-    country = serializers.CharField(max_length=2, required=False, allow_blank=True)
-
-
-class HelperPerson(serializers.Serializer):
-    """Action Network's person hash, as much of it as a sign-up takes."""
-
-    given_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    family_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    email_addresses = serializers.ListField(child=HelperEmail(), max_length=5, required=False)
-    phone_numbers = serializers.ListField(child=HelperPhone(), max_length=5, required=False)
-    postal_addresses = serializers.ListField(child=HelperAddress(), max_length=5, required=False)
-    languages_spoken = serializers.ListField(
-        child=serializers.CharField(max_length=16), max_length=10, required=False
-    )
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if not attrs.get("email_addresses") and not attrs.get("phone_numbers"):
-            raise serializers.ValidationError(
-                _("Give an email address or a phone number."), code="no_contact"
-            )
-        return attrs
+# --- The record attendance helper's input (signatures take the same) -----------------
 
 
 class HelperTriggers(serializers.Serializer):
@@ -209,25 +161,12 @@ class HelperTriggers(serializers.Serializer):
 
 
 class AttendanceHelperInput(serializers.Serializer):
-    """`{"person": {...}, "add_tags": [...]}`, as Action Network's record helpers take it."""
+    """`{"person": {...}, "add_tags": [...]}`, as Action Network's record helpers take it;
+    the person hash is read by the rules every API path shares (`person_input`)."""
 
-    person = HelperPerson()
-    add_tags = serializers.ListField(
-        child=serializers.CharField(max_length=100), max_length=50, required=False
-    )
+    person = person_input.ContactPersonInput()
+    add_tags = person_input.tag_list()
     triggers = HelperTriggers(required=False)
-
-
-def read_input(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    """The validated body, or a 400 with the field errors (also for a body that is not
-    an object at all)."""
-    if not isinstance(data, dict):
-        raise serializers.ValidationError(
-            {"non_field_errors": [_("The body must be a JSON object.")]}, code="invalid"
-        )
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 def autoresponse_wanted(values: dict[str, Any]) -> bool:
@@ -235,69 +174,6 @@ def autoresponse_wanted(values: dict[str, Any]) -> bool:
     ticket, the signature's link) unless a client turns it off."""
     enabled = values.get("triggers", {}).get("autoresponse", {}).get("enabled", True)
     return enabled is not False
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Who sends a record helper's person: a token (the organization's own data, whose
-    `subscribed` statuses are consent with the API as its source) or a stranger."""
-
-    token_label: str = ""
-    token_id: int | None = None
-
-    @property
-    def trusted(self) -> bool:
-        return self.token_id is not None
-
-
-def person_data(values: dict[str, Any], origin: Origin) -> PersonData:
-    """The `PersonData` a record helper's body holds. Tags and consents only from a token:
-    a stranger on another website neither labels a supporter nor speaks for them."""
-    person = values["person"]
-    emails = sorted(person.get("email_addresses", []), key=lambda e: not e.get("primary"))
-    phones = sorted(person.get("phone_numbers", []), key=lambda p: not p.get("primary"))
-    addresses = sorted(person.get("postal_addresses", []), key=lambda a: not a.get("primary"))
-    email = emails[0] if emails else {}
-    phone = phones[0] if phones else {}
-    address = addresses[0] if addresses else {}
-    known = {code for code, _name in settings.LANGUAGES}
-    language = next((code for code in person.get("languages_spoken", []) if code in known), "")
-    return PersonData(
-        email=email.get("address", ""),
-        phone=phone.get("number", ""),
-        given_name=person.get("given_name", ""),
-        family_name=person.get("family_name", ""),
-        language=language,
-        country=address.get("country", ""),
-        region=address.get("region", ""),
-        locality=address.get("locality", ""),
-        postal_code=address.get("postal_code", ""),
-        tags=tuple(values.get("add_tags", ())) if origin.trusted else (),
-        consents=_grants(email, phone, language, origin),
-    )
-
-
-def _grants(
-    email: dict[str, Any], phone: dict[str, Any], language: str, origin: Origin
-) -> list[ConsentGrant]:
-    if not origin.trusted:
-        return []
-    wording = _("Subscribed through the API by %(token)s") % {"token": origin.token_label}
-    channels = []
-    if email.get("status") == "subscribed":
-        channels.append(Channel.EMAIL)
-    if phone.get("status") == "subscribed":
-        channels.append(Channel.SMS)
-    return [
-        ConsentGrant(
-            channel=channel,
-            wording=wording,
-            source=ConsentSource.API,
-            source_ref=f"token:{origin.token_id}",
-            language=language,
-        )
-        for channel in channels
-    ]
 
 
 class AttendanceUpdateInput(serializers.Serializer):

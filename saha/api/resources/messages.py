@@ -267,13 +267,6 @@ def check_schedule(when: dt.datetime) -> None:
         raise _invalid("scheduled_start_date", _("Choose a time within the next year."), "too_far")
 
 
-def parse(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    """The validated input, or a 400 with field errors (DRF's ValidationError)."""
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
-
-
 def _invalid(field: str, message: Any, code: str) -> serializers.ValidationError:
     return serializers.ValidationError({field: [ErrorDetail(str(message), code=code)]})
 

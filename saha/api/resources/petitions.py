@@ -1,5 +1,6 @@
 """Petitions and signatures as Action Network's v2 API shows them, and the record
-signature helper's input (the person hash is the attendance helper's, in `events`).
+signature helper's input (the attendance helper's, whose person hash `person_input`
+reads, plus the signer's comments).
 
 The render functions take rows only (no request): webhooks build their payloads
 with `render_signature`. A collection loads what they read in its queryset

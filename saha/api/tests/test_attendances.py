@@ -110,8 +110,53 @@ def test_tags_and_a_subscribed_email_go_through_the_consent_ledger(
     assert record(api, event, body).status_code == 200
     assert sorted(Tagging.objects.values_list("tag__name", flat=True)) == ["beach", "volunteer"]
     consent = ConsentRecord.objects.get()
-    assert consent.source == "api" and consent.source_ref.startswith("token:")
+    # The ledger names the token as the audit log does (consent.api_grant, every API path).
+    assert consent.source == "api" and consent.source_ref.startswith("api:test token")
     assert consent.channel == "email"
+
+
+def test_tags_added_by_the_helper_leave_the_organizer_pages_audit_rows(
+    api: ApiClient, org_a: Any
+) -> None:
+    record(api, make_event(org_a), helper_body(add_tags=["volunteer"]))
+    tagged = AuditEntry.objects.get(action="supporters.person.tagged")
+    created = AuditEntry.objects.get(action="supporters.tag.created")
+    assert tagged.data == created.data == {"tag": "volunteer"}
+    assert tagged.actor_label.startswith("api:test token")
+
+
+def test_a_full_event_tags_nobody(api: ApiClient, org_a: Any) -> None:
+    event = make_event(org_a, capacity=1, waiting_list=False)
+    record(api, event)
+    response = record(api, event, helper_body("sami@example.org", add_tags=["volunteer"]))
+    assert response.json()["code"] == "event_full"
+    assert not Tagging.objects.exists()
+
+
+# --- Scopes: an events token writes tags only with tags:write --------------------------
+
+
+@pytest.mark.parametrize("background", ["", "?background_request=true"])
+def test_add_tags_needs_tags_write(org_a: Any, make_api: Any, background: str) -> None:
+    event = make_event(org_a)
+    writer = make_api(org_a, scope_list=["events:write"])
+    path = f"/api/v2/events/{event.uuid}/attendances{background}"
+    response = writer.post(path, helper_body(add_tags=["volunteer"]))
+    assert response.status_code == 403
+    assert response.json()["code"] == "missing_scope"
+    assert "tags:write" in response.json()["error"]
+    assert not Person.objects.exists() and not Rsvp.objects.exists()
+
+
+def test_an_events_token_records_without_tags_and_with_tags_write(
+    org_a: Any, make_api: Any
+) -> None:
+    event = make_event(org_a)
+    events_only = make_api(org_a, scope_list=["events:write"])
+    assert record(events_only, event, helper_body(add_tags=[])).status_code == 200
+    both = make_api(org_a, scope_list=["events:write", "tags:write"])
+    assert record(both, event, helper_body("sami@example.org", add_tags=["x"])).status_code == 200
+    assert Tagging.objects.get().tag.name == "x"
 
 
 def test_no_autoresponse_when_the_client_turns_it_off(

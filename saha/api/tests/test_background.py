@@ -123,7 +123,6 @@ def test_a_refused_queued_write_leaves_an_audit_row(
         # the refusal keeps the code a direct call would have answered
         ("/api/v2/messages", {"subject": "No body"}, "body_required"),
         ("/api/v2/messages", ["not", "an", "object"], "invalid"),
-        ("/api/v2/messages/4d1b7d2c-53a3-4c52-9d3c-3f1f7f1f7f1f/send", {}, "not_found"),
     ],
 )
 def test_bad_queued_input_is_refused_in_the_worker(
@@ -135,15 +134,17 @@ def test_bad_queued_input_is_refused_in_the_worker(
     assert not Broadcast.objects.exists()
 
 
-def test_another_organizations_message_is_refused_in_the_worker_too(
+def test_an_unknown_or_another_organizations_message_is_404_before_queueing(
     api_b: ApiClient, org_a: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     broadcast = draft(org_a)
-    with django_capture_on_commit_callbacks(execute=True):
-        assert api_b.post(f"/api/v2/messages/{broadcast.uuid}/send{QUEUED}").json() == {}
+    for message_id in (broadcast.uuid, "4d1b7d2c-53a3-4c52-9d3c-3f1f7f1f7f1f"):
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            response = api_b.post(f"/api/v2/messages/{message_id}/send{QUEUED}")
+        assert (response.status_code, response.json()["code"]) == (404, "not_found")
+        assert not callbacks
     broadcast.refresh_from_db()
     assert broadcast.status == BroadcastStatus.DRAFT
-    assert refusals() == [{"write": "messages.send", "code": "not_found"}]
 
 
 def test_a_write_not_registered_cannot_be_queued(org_a: Any) -> None:

@@ -27,6 +27,7 @@ from saha.supporters.models import Channel, Segment
 from saha.supporters.subject import save_segment
 
 EMAIL = {"subject": "Saturday's rally", "body": "Meet us at the square at 10."}
+LATER = "?background_request=true"
 
 
 def segment(organization: Any, name: str = "Arabic speakers", **definition: Any) -> Segment:
@@ -398,6 +399,38 @@ def test_another_organizations_messages_are_404_and_never_listed(
     assert broadcast.status == BroadcastStatus.DRAFT
 
 
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda api, path: api.put(f"{path}{LATER}", EMAIL),
+        lambda api, path: api.post(f"{path}/send{LATER}"),
+        lambda api, path: api.post(
+            f"{path}/schedule{LATER}", {"scheduled_start_date": "2100-01-01"}
+        ),
+        lambda api, path: api.delete(f"{path}/send{LATER}"),
+        lambda api, path: api.delete(f"{path}/schedule{LATER}"),
+    ],
+)
+def test_a_background_write_on_another_organizations_message_is_404_at_once(
+    api_b: ApiClient, org_a: Any, call: Any
+) -> None:
+    broadcast = draft(org_a)
+    response = call(api_b, f"/api/v2/messages/{broadcast.uuid}")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_a_background_put_answers_200_empty_and_lands_later(
+    api: ApiClient, org_a: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    broadcast = draft(org_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.put(f"/api/v2/messages/{broadcast.uuid}{LATER}", {"name": "Later"})
+    assert response.status_code == 200 and response.json() == {}
+    broadcast.refresh_from_db()
+    assert broadcast.name == "Later"
+
+
 def test_unknown_or_malformed_ids_are_404(api: ApiClient) -> None:
     for raw in (str(uuid.uuid4()), "nope", "1", "saha:" + "f" * 40):
         assert api.get(f"/api/v2/messages/{raw}").status_code == 404
@@ -415,7 +448,7 @@ def test_paths_answer_with_and_without_a_trailing_slash(api: ApiClient, org_a: A
 @pytest.mark.parametrize(
     ("raw", "code"),
     [
-        ("null", "null"),
+        ("null", "invalid"),  # validated: any body but an object
         ("[]", "invalid"),
         ('{"targets": [null]}', "null"),
         ('{"targets": [{"href": null}]}', "null"),

@@ -396,6 +396,33 @@ def test_tags_added_by_a_signup_leave_the_organizer_pages_audit_rows(
     assert created.actor_label.startswith("api:test token")
 
 
+@pytest.mark.parametrize("background", ["", "?background_request=true"])
+@pytest.mark.parametrize("key", ["add_tags", "remove_tags"])
+def test_tags_through_the_helper_need_tags_write(
+    org_a: Organization, make_api: Any, key: str, background: str
+) -> None:
+    writer = make_api(org_a, scope_list=["people:write"])
+    body = signup_body()
+    body[key] = ["volunteer"]
+    response = writer.post(f"/api/v2/people{background}", body)
+    assert response.status_code == 403
+    assert response.json()["code"] == "missing_scope"
+    assert "tags:write" in response.json()["error"]
+    assert not Person.objects.exists()
+
+
+def test_a_people_token_signs_up_without_tags_and_with_tags_write(
+    org_a: Organization, make_api: Any
+) -> None:
+    people_only = make_api(org_a, scope_list=["people:write"])
+    assert people_only.post("/api/v2/people", signup_body()).status_code == 200
+    both = make_api(org_a, scope_list=["people:write", "tags:write"])
+    body = signup_body("sami@example.org")
+    body["add_tags"] = ["volunteer"]
+    assert both.post("/api/v2/people", body).status_code == 200
+    assert Tagging.objects.get().tag.name == "volunteer"
+
+
 def test_a_tokens_consent_is_kept_in_the_organizations_language(
     api: ApiClient, org_a: Organization
 ) -> None:

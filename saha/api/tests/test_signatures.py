@@ -69,6 +69,50 @@ def test_the_organizations_data_fills_a_known_supporter(api: ApiClient, org_a: A
     assert ConsentRecord.objects.get(person=person).source == "api"
 
 
+def test_tags_added_by_the_helper_leave_the_organizer_pages_audit_rows(
+    api: ApiClient, org_a: Any
+) -> None:
+    record(api, make_petition(org_a), helper_body(add_tags=["volunteer"]))
+    tagged = AuditEntry.objects.get(action="supporters.person.tagged")
+    assert tagged.data == {"tag": "volunteer"}
+    assert tagged.actor_label.startswith("api:test token")
+    assert AuditEntry.objects.filter(action="supporters.tag.created").count() == 1
+
+
+def test_a_tokens_subscribed_email_is_consent_named_after_the_token(
+    api: ApiClient, org_a: Any
+) -> None:
+    body = helper_body()
+    body["person"]["email_addresses"][0]["status"] = "subscribed"
+    record(api, make_petition(org_a), body)
+    consent = ConsentRecord.objects.get()
+    assert consent.source == "api" and consent.source_ref.startswith("api:test token")
+
+
+@pytest.mark.parametrize("background", ["", "?background_request=1"])
+def test_add_tags_needs_tags_write(org_a: Any, make_api: Any, background: str) -> None:
+    petition = make_petition(org_a)
+    writer = make_api(org_a, scope_list=["petitions:write"])
+    path = f"/api/v2/petitions/{petition.uuid}/signatures{background}"
+    response = writer.post(path, helper_body(add_tags=["volunteer"]))
+    assert response.status_code == 403
+    assert response.json()["code"] == "missing_scope"
+    assert "tags:write" in response.json()["error"]
+    assert not Person.objects.exists() and not Signature.objects.exists()
+
+
+def test_a_petitions_token_signs_without_tags_and_with_tags_write(
+    org_a: Any, make_api: Any
+) -> None:
+    petition = make_petition(org_a)
+    petitions_only = make_api(org_a, scope_list=["petitions:write"])
+    assert record(petitions_only, petition).status_code == 200
+    both = make_api(org_a, scope_list=["petitions:write", "tags:write"])
+    response = record(both, petition, helper_body("sami@example.org", add_tags=["x"]))
+    assert response.status_code == 200
+    assert Tagging.objects.get().tag.name == "x"
+
+
 def test_a_closed_petition_is_409(api: ApiClient, org_a: Any) -> None:
     petition = make_petition(org_a, status=PetitionStatus.CLOSED)
     response = record(api, petition)

@@ -9,12 +9,13 @@ from django.conf import settings
 from django.db.models import Model, QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from saha.api import hal
+from saha.api import hal, scopes
+from saha.api.auth import logged_path
 from saha.api.errors import ApiError
 from saha.api.models import ApiSettings, ApiToken
 from saha.api.resources.consent import PUBLIC_HELPER
@@ -95,6 +96,16 @@ class OsdiView(APIView):
     def background_requested(self) -> bool:
         return self.request.query_params.get("background_request", "").lower() in ("true", "1")
 
+    def check_tag_scope(self, data: Any) -> None:
+        """A helper's `add_tags` (or `remove_tags`) writes taggings and may create tags:
+        the token needs tags:write besides the helper's own scope."""
+        sent = isinstance(data, dict) and (data.get("add_tags") or data.get("remove_tags"))
+        if sent and not scopes.allows(self.token.scopes, "tags", write=True):
+            raise exceptions.PermissionDenied(
+                _("Adding or removing tags needs the scope %(scope)s.") % {"scope": "tags:write"},
+                code="missing_scope",
+            )
+
     def get_row(self, queryset: QuerySet[Any], raw_id: str) -> Any:
         """The organization's row whose uuid `raw_id` names, or 404 (also for
         another organization's row: a token never learns what others hold)."""
@@ -118,7 +129,7 @@ class OsdiView(APIView):
                 None,
                 {
                     "method": request.method,
-                    "path": request.path[:300],
+                    "path": logged_path(request),
                     "status": response.status_code,
                 },
                 organization=token.organization,

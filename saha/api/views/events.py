@@ -8,9 +8,11 @@ A token of the co-host gets 404 on the host's event, shared attendees or not.
 The record attendance helper (`POST /events/{id}/attendances`) lands in
 `events.services.rsvp`, as the event page's form does: the same capacity,
 waiting list, one answer per person, and ticket. Through a token the person's
-data is the organization's own (source "api"); through the public helper (no
-token, where the organization allows it) it is typed by a stranger, like the
-form's, and the answer is always `200 {}`.
+data is the organization's own (source "api"), read by the rules every API
+path shares (`person_input`), and its `add_tags` (which needs tags:write too)
+are tagged as on the organizer pages; through the public helper (no token,
+where the organization allows it) it is typed by a stranger, like the form's:
+no consent, no tags, and the answer is always `200 {}`.
 
 `POST /events` and `PUT /events/{id}` go through `events.organizer`, as the
 organizer's pages do (the same checks, address, audit rows, and news to
@@ -28,40 +30,42 @@ from django.db.models import QuerySet
 from django.urls import re_path
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
+from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from saha.api import background, filters, hal
 from saha.api.errors import ApiError
-from saha.api.models import ApiSettings
-from saha.api.resources import event_input
+from saha.api.resources import event_input, person_input
 from saha.api.resources import events as resources
-from saha.api.views.base import OsdiView
-from saha.core import ratelimit
+from saha.api.views.base import (
+    BACKGROUND,
+    PAGE_PARAMETERS,
+    PUBLIC_ACTOR,
+    OsdiView,
+    filter_parameter,
+    over_public_limit,
+    public_helpers_on,
+    validated,
+)
 from saha.core.errors import Conflict, DomainError
 from saha.core.slugs import create_with_free_slug
 from saha.events import organizer, services
 from saha.events.models import Event, EventStatus, Rsvp, RsvpStatus, Visibility
 from saha.organizations.models import Organization
 from saha.supporters.models import Person, Source
+from saha.supporters.services import tag_people
 
 log = logging.getLogger(__name__)
 
-PUBLIC_ACTOR = "api:public helper"
 ID = r"(?P<{}>[^/]+)"
 
-LIST_PARAMETERS = [
-    OpenApiParameter("page", OpenApiTypes.INT, description="Page number, from 1."),
-    OpenApiParameter("per_page", OpenApiTypes.INT, description="Items per page, at most 25."),
-    OpenApiParameter(
-        "filter", OpenApiTypes.STR, description="OSDI filter, e.g. modified_date gt '2024-01-31'."
-    ),
+LIST_PARAMETERS = [*PAGE_PARAMETERS, filter_parameter("created_date, modified_date (eq, gt, lt)")]
+EVENT_LIST_PARAMETERS = [
+    *PAGE_PARAMETERS,
+    filter_parameter("created_date, modified_date, start_date (eq, gt, lt)"),
 ]
-BACKGROUND = OpenApiParameter(
-    "background_request", OpenApiTypes.BOOL, description="Queue the write and answer 200 {}."
-)
 
 
 def not_allowed(what: str) -> ApiError:
@@ -81,7 +85,7 @@ class EventList(OsdiView):
     @extend_schema(
         operation_id="events_list",
         tags=["events"],
-        parameters=LIST_PARAMETERS,
+        parameters=EVENT_LIST_PARAMETERS,
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request: Request) -> Response:
@@ -176,7 +180,7 @@ def read_event(
     data: Any, organization: Organization, event: Event | None, language: str
 ) -> event_input.EventChange:
     """The body, checked against the event (None: a new one), or a 400."""
-    values = resources.read_input(event_input.EventInput, data)
+    values = validated(event_input.EventInput, data)
     with translation.override(language):
         return event_input.event_change(
             values, organization=organization, event=event, language=language
@@ -303,9 +307,10 @@ class AttendanceList(OsdiView):
         if request.auth is None:
             return public_attendance(request, event_id)
         event = self.get_row(Event.objects.all(), event_id)
-        ids = {"event_id": str(event.uuid), "token_id": str(self.token.pk)}
+        self.check_tag_scope(request.data)
+        ids = {"event_id": str(event.uuid)}
         if self.background_requested():
-            resources.read_input(resources.AttendanceHelperInput, request.data)
+            validated(resources.AttendanceHelperInput, request.data)
             background.enqueue(
                 "events.attendance",
                 organization=self.organization,
@@ -341,22 +346,42 @@ def attendance_page(request: Request, queryset: QuerySet[Rsvp], path: str) -> Re
 
 @background.write("events.attendance")
 def record_attendance(
-    *, organization: Organization, actor: str, data: Any, event_id: str, token_id: str
+    *,
+    organization: Organization,
+    actor: str,
+    data: Any,
+    event_id: str,
+    token_id: str | None = None,  # only in jobs queued before the actor named the token
 ) -> Rsvp:
-    """The record attendance helper with a token: the organization's own data."""
+    """The record attendance helper with a token: the organization's own data, its
+    `subscribed` statuses consent (source_ref: the actor); tags audited as on the
+    organizer pages, in the same transaction as the answer."""
     event = Event.objects.filter(organization=organization, uuid=hal.parse_id(event_id)).first()
     if event is None:
         raise ApiError("not_found", _("Not found."), status=404)
-    values = resources.read_input(resources.AttendanceHelperInput, data)
-    origin = resources.Origin(token_label=actor, token_id=int(token_id))
-    result = services.rsvp(
-        event=event,
-        data=resources.person_data(values, origin),
-        actor=actor,
-        source="api",
-        person_source=Source.API,
-        notify=resources.autoresponse_wanted(values),
+    values = validated(resources.AttendanceHelperInput, data)
+    person = person_input.helper_person_data(
+        organization, values["person"], actor=actor, anonymous=False
     )
+    refused: DomainError | None = None
+    with transaction.atomic():
+        try:
+            result = services.rsvp(
+                event=event,
+                data=person,
+                actor=actor,
+                source="api",
+                person_source=Source.API,
+                notify=resources.autoresponse_wanted(values),
+            )
+        except DomainError as error:  # a full event: as the form, the person stays
+            refused = error
+        else:
+            attendee = result.rsvp.person  # set: the answer was made for them just now
+            tags = values.get("add_tags", [])
+            tag_people(actor=actor, people=[attendee] if attendee else [], names=tags)
+    if refused is not None:
+        raise refused
     return resources.attendances(Rsvp.objects.filter(pk=result.rsvp.pk)).get()
 
 
@@ -379,10 +404,14 @@ def public_attendance(request: Request, event_id: str) -> Response:
 
 
 def _public_rsvp(event: Event, data: Any) -> None:
-    values = resources.read_input(resources.AttendanceHelperInput, data)
+    """Typed by a stranger: no consent, no tags (`upsert_person` fills only what is empty)."""
+    values = validated(resources.AttendanceHelperInput, data)
+    person = person_input.helper_person_data(
+        event.organization, values["person"], actor=PUBLIC_ACTOR, anonymous=True
+    )
     result = services.rsvp(
         event=event,
-        data=resources.person_data(values, resources.Origin()),
+        data=person,
         actor=PUBLIC_ACTOR,
         source="api",
         person_source=Source.API,
@@ -412,18 +441,6 @@ def _public_event(event_id: str) -> Event | None:
     return event
 
 
-def public_helpers_on(organization: Organization) -> bool:
-    return ApiSettings.objects.filter(organization=organization, public_helpers=True).exists()
-
-
-def over_public_limit(request: Request) -> bool:
-    limit = getattr(settings, "SAHA_API_PUBLIC_HELPER_PER_MINUTE", 10)
-    over = ratelimit.hit(
-        "api", "public_helper", ratelimit.address_of(request), limit=limit, window=60
-    )
-    return over is not None
-
-
 class AttendanceDetail(OsdiView):
     resource = "events"
 
@@ -447,7 +464,7 @@ class AttendanceDetail(OsdiView):
     )
     def put(self, request: Request, event_id: str, attendance_id: str) -> Response:
         rsvp = self._rsvp(event_id, attendance_id)
-        values = resources.read_input(resources.AttendanceUpdateInput, request.data)
+        values = validated(resources.AttendanceUpdateInput, request.data)
         status = values.get("status")
         if status in resources.CANCELLING:
             services.cancel_rsvp(rsvp=rsvp, actor=self.actor)

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.http import QueryDict
 from django.urls import re_path
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
+from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -26,22 +26,19 @@ from saha.api import background, filters, hal
 from saha.api.errors import ApiError
 from saha.api.resources import messages as resource
 from saha.api.resources.messages import MessageInput, ScheduleInput, render_message
-from saha.api.views.base import OsdiView
+from saha.api.views.base import (
+    BACKGROUND,
+    PAGE_PARAMETERS,
+    OsdiView,
+    filter_parameter,
+    validated,
+)
 from saha.core.errors import Conflict
 from saha.messaging import broadcasts
 from saha.messaging.models import Broadcast, BroadcastStatus
 from saha.organizations.models import Organization
 
-BACKGROUND = OpenApiParameter(
-    "background_request", OpenApiTypes.BOOL, description="Queue the write and answer 200 {}."
-)
-PAGE_PARAMETERS = [
-    OpenApiParameter("page", OpenApiTypes.INT, description="From 1."),
-    OpenApiParameter("per_page", OpenApiTypes.INT, description="At most 25."),
-    OpenApiParameter(
-        "filter", OpenApiTypes.STR, description="created_date or modified_date with eq, gt, lt."
-    ),
-]
+LIST_PARAMETERS = [*PAGE_PARAMETERS, filter_parameter("created_date, modified_date (eq, gt, lt)")]
 SENDING = (BroadcastStatus.PREPARING, BroadcastStatus.SENDING, BroadcastStatus.PAUSED)
 WAITING = (BroadcastStatus.AWAITING_APPROVAL, BroadcastStatus.SCHEDULED)
 
@@ -69,7 +66,7 @@ def _require(broadcast: Broadcast, statuses: tuple[str, ...], code: str) -> None
 
 @background.write("messages.create")
 def create_message(*, organization: Organization, actor: str, data: Any) -> Broadcast:
-    settings, versions = resource.new_broadcast(organization, resource.parse(MessageInput, data))
+    settings, versions = resource.new_broadcast(organization, validated(MessageInput, data))
     with transaction.atomic():
         broadcast = broadcasts.create_broadcast(
             actor=actor, organization=organization, data=settings
@@ -84,7 +81,7 @@ def update_message(
 ) -> Broadcast:
     broadcast = find(organization, message_id)
     _require(broadcast, (BroadcastStatus.DRAFT,), "not_draft")
-    settings, versions = resource.changed_broadcast(broadcast, resource.parse(MessageInput, data))
+    settings, versions = resource.changed_broadcast(broadcast, validated(MessageInput, data))
     with transaction.atomic():
         broadcasts.update_broadcast(actor=actor, broadcast=broadcast, data=settings)
         _save(actor, broadcast, versions)
@@ -111,7 +108,7 @@ def schedule_message(
 ) -> Broadcast:
     broadcast = find(organization, message_id)
     _require(broadcast, (BroadcastStatus.DRAFT,), "not_draft")
-    when = resource.parse(ScheduleInput, data)["scheduled_start_date"]
+    when = validated(ScheduleInput, data)["scheduled_start_date"]
     resource.check_schedule(when)
     return broadcasts.request_send(actor=actor, broadcast=broadcast, when=when)
 
@@ -155,6 +152,8 @@ class MessageView(OsdiView):
         if isinstance(data, QueryDict):  # an empty body
             data = {}
         if self.background_requested():
+            if "message_id" in ids:  # an unknown (or another's) message is a 404 now, not later
+                find(self.organization, ids["message_id"])
             background.enqueue(
                 name, organization=self.organization, actor=self.actor, data=data, **ids
             )
@@ -183,7 +182,7 @@ class MessageList(MessageView):
     @extend_schema(
         operation_id="messages_list",
         tags=["messages"],
-        parameters=PAGE_PARAMETERS,
+        parameters=LIST_PARAMETERS,
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request: Request) -> Response:

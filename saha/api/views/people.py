@@ -10,7 +10,8 @@ unknown organization, helpers off, bad data, the rate limit), so it tells a
 stranger nothing. What it carries is treated as typed by anyone: it fills only
 what is empty, tags nobody, and a `subscribed` status counts only for a person
 it creates. One rate limit per client address covers every public helper
-(`over_public_limit`).
+(`over_public_limit`). With a token, `add_tags` and `remove_tags` need tags:write
+besides people:write.
 """
 
 from __future__ import annotations
@@ -107,6 +108,7 @@ class PeopleList(OsdiView):
     def post(self, request: Request) -> Response:
         if request.auth is None:
             return public_signup(request)
+        self.check_tag_scope(request.data)
         if self.background_requested():
             background.enqueue(
                 "people.signup", organization=self.organization, actor=self.actor, data=request.data

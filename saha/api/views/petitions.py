@@ -4,7 +4,8 @@ Through a token, a signature is the organization's own data: it goes straight
 through `petitions.services.sign` (the signer found by email or created with
 source "api", one signature per person and per mailbox, the counter, the
 confirmation link), so the call can answer with the signature as Action
-Network does. Through the public helper (no token, where the organization
+Network does; its `add_tags` (which needs tags:write too) are tagged as on the
+organizer pages. Through the public helper (no token, where the organization
 allows it) it is typed by a stranger and takes the public form's road: the
 same abuse limits, one `PendingSignature` row (`intake.accept`), taken in by
 the worker as an anonymous signature; the answer is always `200 {}`.
@@ -31,27 +32,30 @@ from rest_framework.response import Response
 
 from saha.api import background, filters, hal
 from saha.api.errors import ApiError
-from saha.api.resources import event_input, petition_input
-from saha.api.resources import events as person_input
+from saha.api.resources import event_input, person_input, petition_input
 from saha.api.resources import petitions as resources
-from saha.api.views.base import OsdiView
-from saha.api.views.events import (
+from saha.api.views.base import (
     BACKGROUND,
-    ID,
-    LIST_PARAMETERS,
-    not_allowed,
+    PAGE_PARAMETERS,
+    PUBLIC_ACTOR,
+    OsdiView,
+    filter_parameter,
     over_public_limit,
     public_helpers_on,
-    request_language,
+    validated,
 )
+from saha.api.views.events import ID, not_allowed, request_language
 from saha.core.errors import Conflict, DomainError
 from saha.core.slugs import create_with_free_slug
 from saha.organizations.models import Organization
 from saha.petitions import abuse, intake, organizer, services
 from saha.petitions.models import Petition, PetitionStatus, Signature
 from saha.supporters.models import Person, Source
+from saha.supporters.services import tag_people
 
 log = logging.getLogger(__name__)
+
+LIST_PARAMETERS = [*PAGE_PARAMETERS, filter_parameter("created_date, modified_date (eq, gt, lt)")]
 
 
 class PetitionList(OsdiView):
@@ -150,7 +154,7 @@ def read_petition(
     data: Any, organization: Organization, petition: Petition | None, language: str
 ) -> petition_input.PetitionChange:
     """The body, checked against the petition (None: a new one), or a 400."""
-    values = person_input.read_input(petition_input.PetitionInput, data)
+    values = validated(petition_input.PetitionInput, data)
     with translation.override(language):
         return petition_input.petition_change(
             values, organization=organization, petition=petition, language=language
@@ -279,9 +283,10 @@ class SignatureList(OsdiView):
         if request.auth is None:
             return public_signature(request, petition_id)
         petition = self.get_row(Petition.objects.all(), petition_id)
-        ids = {"petition_id": str(petition.uuid), "token_id": str(self.token.pk)}
+        self.check_tag_scope(request.data)
+        ids = {"petition_id": str(petition.uuid)}
         if self.background_requested():
-            person_input.read_input(resources.SignatureHelperInput, request.data)
+            validated(resources.SignatureHelperInput, request.data)
             background.enqueue(
                 "petitions.signature",
                 organization=self.organization,
@@ -298,9 +303,16 @@ class SignatureList(OsdiView):
 
 @background.write("petitions.signature")
 def record_signature(
-    *, organization: Organization, actor: str, data: Any, petition_id: str, token_id: str
+    *,
+    organization: Organization,
+    actor: str,
+    data: Any,
+    petition_id: str,
+    token_id: str | None = None,  # only in jobs queued before the actor named the token
 ) -> Signature:
-    """The record signature helper with a token: the organization's own data."""
+    """The record signature helper with a token: the organization's own data, its
+    `subscribed` statuses consent (source_ref: the actor); tags audited as on the
+    organizer pages, in the same transaction as the signature."""
     petition = (
         Petition.objects.select_related("organization")
         .filter(organization=organization, uuid=hal.parse_id(petition_id))
@@ -308,17 +320,23 @@ def record_signature(
     )
     if petition is None:
         raise ApiError("not_found", _("Not found."), status=404)
-    values = person_input.read_input(resources.SignatureHelperInput, data)
-    origin = person_input.Origin(token_label=actor, token_id=int(token_id))
-    result = services.sign(
-        petition=petition,
-        data=person_input.person_data(values, origin),
-        comment=values.get("comments", ""),
-        source="api",
-        actor=actor,
-        anonymous=False,
-        person_source=Source.API,
+    values = validated(resources.SignatureHelperInput, data)
+    person = person_input.helper_person_data(
+        organization, values["person"], actor=actor, anonymous=False
     )
+    with transaction.atomic():
+        result = services.sign(
+            petition=petition,
+            data=person,
+            comment=values.get("comments", ""),
+            source="api",
+            actor=actor,
+            anonymous=False,
+            person_source=Source.API,
+        )
+        signer = result.signature.person  # None: an earlier signer since erased
+        tags = values.get("add_tags", [])
+        tag_people(actor=actor, people=[signer] if signer else [], names=tags)
     return resources.signatures(Signature.objects.filter(pk=result.signature.pk)).get()
 
 
@@ -360,8 +378,10 @@ def _accept(request: Request, petition: Petition) -> None:
     abuse.note_attempt(petition.pk)
     if abuse.challenge_on(petition.pk) and abuse.check_noscript(request):
         return
-    values = person_input.read_input(resources.SignatureHelperInput, request.data)
-    data = person_input.person_data(values, person_input.Origin())
+    values = validated(resources.SignatureHelperInput, request.data)
+    data = person_input.helper_person_data(
+        petition.organization, values["person"], actor=PUBLIC_ACTOR, anonymous=True
+    )
     if not data.email or abuse.check_email(data.email):
         return
     intake.accept(petition=petition, data=data, comment=values.get("comments", ""), source="api")

@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 from django.urls import re_path
-from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
+from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from saha.api import filters, hal
 from saha.api.resources.queries import FILTERS, render_query, with_totals
-from saha.api.views.base import OsdiView
+from saha.api.views.base import PAGE_PARAMETERS, OsdiView, filter_parameter
 from saha.supporters.models import Segment
 
-PAGE_PARAMETERS = [
-    OpenApiParameter("page", OpenApiTypes.INT, description="From 1."),
-    OpenApiParameter("per_page", OpenApiTypes.INT, description="At most 25."),
-    OpenApiParameter(
-        "filter",
-        OpenApiTypes.STR,
-        description="OSDI filter on name (eq), created_date or modified_date (eq, gt, lt).",
-    ),
+LIST_PARAMETERS = [
+    *PAGE_PARAMETERS,
+    filter_parameter("name (eq); created_date, modified_date (eq, gt, lt)"),
 ]
 
 
@@ -29,7 +24,7 @@ class QueryList(OsdiView):
     @extend_schema(
         operation_id="queries_list",
         tags=["queries"],
-        parameters=PAGE_PARAMETERS,
+        parameters=LIST_PARAMETERS,
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request: Request) -> Response:

@@ -14,14 +14,16 @@ box then also lets it see the RSVP among the event's attendees), once without.
 The volunteers' forms (an offer from the hub or the event's page, a shift's sign-up) are
 checked the same way, with their own signers (`TestTheVolunteerForms`).
 
-There is no API yet: when /api/v2/ lands (people, events, petitions, signatures,
-attendances), its calls with the partner's token belong in this file too.
+The open API is checked the same way (`TestTheApi`): the partner's token, holding
+every scope, walks /api/v2/ from the entry point by its links, reads every route
+with each of the host's ids, and filters on each refusing signer's address.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +36,12 @@ from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, r
 from django.utils import timezone
 from django.utils.html import escape
 
+from saha.api import scopes
+from saha.api.tests.conftest import ApiClient
+from saha.api.tests.test_hal_walk import api_base, walk
+from saha.api.tests.test_isolation import COLLECTIONS
+from saha.api.tests.test_schema import api_routes
+from saha.api.tokens import create_token
 from saha.campaigns.models import Campaign, CampaignItem, CampaignSignup
 from saha.events.models import CoHost, Event, Rsvp
 from saha.events.tests.test_campaign_partners import make_campaign
@@ -331,6 +339,73 @@ class TestEveryPage:
                 visited += 1
         assert visited > 200
         assert sorted(broken) == []
+
+
+def partner_api(world: World) -> ApiClient:
+    new = create_token(
+        actor="test", organization=world.partner, name="partner", scopes=list(scopes.ALL_SCOPES)
+    )
+    return ApiClient(new.secret, world.partner)
+
+
+def read(api: ApiClient, href: str, refusing: tuple[Signer, ...] = REFUSING) -> Any:
+    response = api.get(href)
+    shows_nobody_who_refused(response.content.decode(), href, refusing)
+    return response
+
+
+class TestTheApi:
+    @pytest.fixture(autouse=True)
+    def _unlimited(self, settings: Any) -> None:
+        settings.SAHA_API_RATE_PER_MINUTE = 100_000
+
+    def test_a_walk_from_the_entry_point_shows_only_those_who_ticked(self, world: World) -> None:
+        result = walk(partner_api(world))
+        assert result.problems == []
+        for href, (_status, data) in result.answers.items():
+            shows_nobody_who_refused(str(data), href)
+        emails = {
+            email["address"]
+            for item in result.items
+            for email in item.get("email_addresses", [])
+            if isinstance(email, dict)
+        }
+        assert {signer.email for signer in CONSENTING} <= emails
+
+    def test_no_route_answers_with_the_hosts_rows(self, world: World) -> None:
+        api = partner_api(world)
+        host_rows = {
+            name: [str(row.uuid) for row in model.objects.filter(organization=world.host)]
+            for name, model in COLLECTIONS.items()
+            if name != "taggings"
+        }
+        visited = 0
+        for route in api_routes():
+            if "get" not in route.methods or not route.arguments:
+                continue
+            kinds = route.segments_before()
+            for argument in route.arguments:
+                for value in host_rows.get(kinds[argument], []):
+                    # the host's id here, the partner's own (or a made-up one) elsewhere
+                    values = {name: value for name in route.arguments}
+                    response = read(api, route.path(**values))
+                    assert response.status_code == 404, route.path(**values)
+                    visited += 1
+        assert visited > 10
+
+    def test_a_filter_on_a_refusing_signers_address_finds_nobody(self, world: World) -> None:
+        api = partner_api(world)
+        for signer in REFUSING:
+            for name in ("email_address", "phone_number"):
+                value = signer.email if name == "email_address" else signer.phone
+                response = api.get(f"{api_base()}/people", filter=f"{name} eq '{value}'")
+                # (the links repeat the filter back: what was found is in _embedded)
+                found = json.dumps(response.json()["_embedded"], ensure_ascii=False)
+                shows_nobody_who_refused(found, f"filter {name}")
+                assert response.json()["total_records"] == 0
+        for signer in CONSENTING:
+            response = api.get(f"{api_base()}/people", filter=f"email_address eq '{signer.email}'")
+            assert response.json()["total_records"] == 1
 
 
 OFFER_YES = Signer("Walida", "Offerwell", "walida.offerwell@example.org", "+961 71 555 333")
