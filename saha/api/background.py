@@ -40,9 +40,7 @@ def write(name: str) -> Callable[[Write], Write]:
 def enqueue(name: str, *, organization: Organization, actor: str, data: Any, **ids: str) -> None:
     if name not in _WRITES:
         raise KeyError(name)
-    transaction.on_commit(
-        lambda: run_write.enqueue(name, organization.pk, actor, data, ids)
-    )
+    transaction.on_commit(lambda: run_write.enqueue(name, organization.pk, actor, data, ids))
 
 
 @task(priority=5)

@@ -88,7 +88,8 @@ def test_token_and_webhook_journey(
     page.locator("tr.delivery button[type=submit]").click()
     check(page, language)
     assert len(receiver.received) == 2
-    assert receiver.received[0].headers["Saha-Delivery"] == receiver.received[1].headers[
-        "Saha-Delivery"
-    ]
+    assert (
+        receiver.received[0].headers["Saha-Delivery"]
+        == receiver.received[1].headers["Saha-Delivery"]
+    )
     assert WebhookDelivery.objects.get().attempts == 2
