@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from saha.api import manage, scopes, webhooks
 from saha.core.errors import DomainError
@@ -61,7 +62,7 @@ class EndpointForm(forms.Form):
         help_text=_("Where Saha sends the events, for example https://example.org/saha-hook."),
     )
     event_types = forms.MultipleChoiceField(
-        label=_("Events"),
+        label=pgettext_lazy("webhook", "Events"),
         choices=lambda: [(name, label) for name, label in webhooks.EVENT_TYPES.items()],
         widget=forms.CheckboxSelectMultiple,
     )
