@@ -102,6 +102,38 @@ def merged_texts(
     return texts
 
 
+def titled_texts(
+    before: dict[str, Any],
+    values: dict[str, Any],
+    *,
+    texts: str,
+    one: str | None,
+    language: str,
+    fallback: str,
+    untitled: str,
+) -> dict[str, Any]:
+    """`before` with its `titles` and its other texts (the field named `texts`, read
+    from `saha:<texts>` and `one`) merged from the body; a 400 when no title is left."""
+    after = dict(before)
+    after["titles"] = merged_texts(
+        before["titles"],
+        every=values.get("saha:titles"),
+        one=values.get("title"),
+        language=language,
+        fallback=fallback,
+    )
+    after[texts] = merged_texts(
+        before[texts],
+        every=values.get(f"saha:{texts}"),
+        one=one,
+        language=language,
+        fallback=fallback,
+    )
+    if not any(after["titles"].values()):
+        raise invalid("title", untitled, "title_required")
+    return after
+
+
 def moment(name: str, text: str, zone_name: str) -> dt.datetime:
     """An ISO 8601 time: with an offset, that instant; without, a wall-clock time in
     the zone. Refused with a code: unreadable, out of range, skipped or doubled."""
@@ -254,24 +286,15 @@ def event_change(
 ) -> EventChange:
     """The body read against the event (None: a new one). Raises a field's 400."""
     before = current_fields(event) if event is not None else new_event_fields(organization)
-    after = dict(before)
-    fallback = organization.default_language
-    after["titles"] = merged_texts(
-        before["titles"],
-        every=values.get("saha:titles"),
-        one=values.get("title"),
-        language=language,
-        fallback=fallback,
-    )
-    after["descriptions"] = merged_texts(
-        before["descriptions"],
-        every=values.get("saha:descriptions"),
+    after = titled_texts(
+        before,
+        values,
+        texts="descriptions",
         one=values.get("description"),
         language=language,
-        fallback=fallback,
+        fallback=organization.default_language,
+        untitled=_("Give the event a title."),
     )
-    if not any(after["titles"].values()):
-        raise invalid("title", _("Give the event a title."), "title_required")
     _settings(values, after)
     _dates(values, after, creating=event is None)
     _location(values.get("location"), after, "location" in values)

@@ -24,6 +24,7 @@ from saha.api import filters, hal
 from saha.api.resources import person_input
 from saha.core.public_pages import absolute
 from saha.events.models import Event, EventStatus, Rsvp, RsvpStatus, Visibility
+from saha.supporters.models import Person
 
 EVENT_STATUS: dict[str, str] = {
     EventStatus.PUBLISHED: "confirmed",
@@ -38,15 +39,16 @@ ATTENDANCE_STATUS: dict[str, str] = {
 # What a PUT on an attendance may say to cancel it (Action Network says "declined").
 CANCELLING = ("declined", "cancelled")
 
-EVENT_FILTERS = {
+# Events, attendances and petitions filter on these (and events on their start too).
+DATE_FILTERS = {
     "created_date": filters.Field("created_at", **filters.DATE),  # type: ignore[arg-type]
     "modified_date": filters.Field("modified_at", **filters.DATE),  # type: ignore[arg-type]
+}
+EVENT_FILTERS = {
+    **DATE_FILTERS,
     "start_date": filters.Field("starts_at", **filters.DATE),  # type: ignore[arg-type]
 }
-ATTENDANCE_FILTERS = {
-    "created_date": filters.Field("created_at", **filters.DATE),  # type: ignore[arg-type]
-    "modified_date": filters.Field("modified_at", **filters.DATE),  # type: ignore[arg-type]
-}
+ATTENDANCE_FILTERS = DATE_FILTERS
 
 
 def events(queryset: QuerySet[Event]) -> QuerySet[Event]:
@@ -113,12 +115,19 @@ def render_event(event: Event) -> dict[str, Any]:
         "total_accepted": event.confirmed,
         "saha:waiting_list": event.waiting_list,
         "location": _location(event),
-        "_links": {
-            "self": hal.link(hal.url(path)),
-            "osdi:attendances": hal.link(hal.url(f"{path}/attendances")),
-            "osdi:record_attendance_helper": hal.link(hal.url(f"{path}/attendances")),
-            "curies": hal.curies(),
-        },
+        "_links": action_links(path, "attendances", "record_attendance_helper"),
+    }
+
+
+def action_links(path: str, rel: str, helper: str) -> dict[str, Any]:
+    """An action's links (an event's, a petition's): itself, and its collection of
+    answers (`rel`), where its record helper (`helper`) takes new ones too."""
+    answers = hal.url(f"{path}/{rel}")
+    return {
+        "self": hal.link(hal.url(path)),
+        f"osdi:{rel}": hal.link(answers),
+        f"osdi:{helper}": hal.link(answers),
+        "curies": hal.curies(),
     }
 
 
@@ -145,9 +154,18 @@ def render_attendance(rsvp: Rsvp) -> dict[str, Any]:
         "saha:checked_in_date": hal.timestamp(checked_in_at),
         "action_network:event_id": str(event.uuid),
     }
-    if rsvp.person is not None:  # None after the person was erased: the answer still counts
-        body["action_network:person_id"] = str(rsvp.person.uuid)
-        links["osdi:person"] = hal.link(hal.url(f"people/{rsvp.person.uuid}"))
+    return with_person(body, links, rsvp.person)
+
+
+def with_person(
+    body: dict[str, Any], links: dict[str, Any], person: Person | None
+) -> dict[str, Any]:
+    """An answer's body (an attendance, a signature) with its links, and its person's
+    id and link where the person is still there (None after an erasure: the answer
+    still counts)."""
+    if person is not None:
+        body["action_network:person_id"] = str(person.uuid)
+        links["osdi:person"] = hal.link(hal.url(f"people/{person.uuid}"))
     links["curies"] = hal.curies()
     body["_links"] = links
     return body

@@ -29,11 +29,10 @@ from rest_framework import serializers
 from saha.api.resources.event_input import (
     check_languages,
     colon_fields,
-    invalid,
-    merged_texts,
     moment,
     per_language,
     same_moment,
+    titled_texts,
 )
 from saha.organizations.models import Organization
 from saha.petitions.manage_forms import MAX_TARGETS
@@ -116,24 +115,15 @@ def petition_change(
     before = new_petition_fields()
     if petition is not None:
         before = {name: getattr(petition, name) for name in before}
-    after = dict(before)
-    fallback = organization.default_language
-    after["titles"] = merged_texts(
-        before["titles"],
-        every=values.get("saha:titles"),
-        one=values.get("title"),
-        language=language,
-        fallback=fallback,
-    )
-    after["texts"] = merged_texts(
-        before["texts"],
-        every=values.get("saha:texts"),
+    after = titled_texts(
+        before,
+        values,
+        texts="texts",
         one=values.get("petition_text", values.get("description")),
         language=language,
-        fallback=fallback,
+        fallback=organization.default_language,
+        untitled=_("Give the petition a title."),
     )
-    if not any(after["titles"].values()):
-        raise invalid("title", _("Give the petition a title."), "title_required")
     if "target" in values:
         names = [one["name"].strip() for one in values["target"] or []]
         after["targets"] = "\n".join(name for name in names if name)

@@ -21,15 +21,17 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from saha.api import filters, hal
-from saha.api.resources.events import AttendanceHelperInput
+from saha.api.resources.events import (
+    DATE_FILTERS,
+    AttendanceHelperInput,
+    action_links,
+    with_person,
+)
 from saha.core.public_pages import absolute
 from saha.petitions import services
 from saha.petitions.models import Petition, PetitionStatus, Signature
 
-PETITION_FILTERS = {
-    "created_date": filters.Field("created_at", **filters.DATE),  # type: ignore[arg-type]
-    "modified_date": filters.Field("modified_at", **filters.DATE),  # type: ignore[arg-type]
-}
+PETITION_FILTERS = DATE_FILTERS
 SIGNATURE_FILTERS = {
     "created_date": filters.Field("created_at", **filters.DATE),  # type: ignore[arg-type]
     # A signature changes once, when it is confirmed: until then it is as created.
@@ -99,12 +101,7 @@ def render_petition(petition: Petition) -> dict[str, Any]:
         "saha:count_unverified": petition.count_unverified,
         "saha:show_signers": petition.show_signers,
         "browser_url": browser_url(petition),
-        "_links": {
-            "self": hal.link(hal.url(path)),
-            "osdi:signatures": hal.link(hal.url(f"{path}/signatures")),
-            "osdi:record_signature_helper": hal.link(hal.url(f"{path}/signatures")),
-            "curies": hal.curies(),
-        },
+        "_links": action_links(path, "signatures", "record_signature_helper"),
     }
 
 
@@ -127,12 +124,7 @@ def render_signature(signature: Signature) -> dict[str, Any]:
         "saha:confirmed": signature.verified_at is not None,
         "action_network:petition_id": str(petition.uuid),
     }
-    if signature.person is not None:  # None after an erasure: the signature still counts
-        body["action_network:person_id"] = str(signature.person.uuid)
-        links["osdi:person"] = hal.link(hal.url(f"people/{signature.person.uuid}"))
-    links["curies"] = hal.curies()
-    body["_links"] = links
-    return body
+    return with_person(body, links, signature.person)
 
 
 # --- Input ----------------------------------------------------------------------------

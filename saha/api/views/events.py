@@ -30,23 +30,27 @@ from django.db.models import QuerySet
 from django.urls import re_path
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiTypes, extend_schema
-from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from saha.api import background, filters, hal
+from saha.api import background, hal
 from saha.api.errors import ApiError
 from saha.api.resources import event_input, person_input
 from saha.api.resources import events as resources
 from saha.api.views.base import (
     BACKGROUND,
+    LIST_PARAMETERS,
     PAGE_PARAMETERS,
     PUBLIC_ACTOR,
     OsdiView,
+    check_status_moved,
     filter_parameter,
-    over_public_limit,
+    operation,
+    org_row,
+    page,
     public_helpers_on,
+    public_record,
+    row_or_404,
     validated,
 )
 from saha.core.errors import Conflict, DomainError
@@ -54,14 +58,13 @@ from saha.core.slugs import create_with_free_slug
 from saha.events import organizer, services
 from saha.events.models import Event, EventStatus, Rsvp, RsvpStatus, Visibility
 from saha.organizations.models import Organization
-from saha.supporters.models import Person, Source
+from saha.supporters.models import Source
 from saha.supporters.services import tag_people
 
 log = logging.getLogger(__name__)
 
 ID = r"(?P<{}>[^/]+)"
 
-LIST_PARAMETERS = [*PAGE_PARAMETERS, filter_parameter("created_date, modified_date (eq, gt, lt)")]
 EVENT_LIST_PARAMETERS = [
     *PAGE_PARAMETERS,
     filter_parameter("created_date, modified_date, start_date (eq, gt, lt)"),
@@ -82,86 +85,61 @@ def not_allowed(what: str) -> ApiError:
 class EventList(OsdiView):
     resource = "events"
 
-    @extend_schema(
-        operation_id="events_list",
-        tags=["events"],
-        parameters=EVENT_LIST_PARAMETERS,
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @operation("events_list", "events", parameters=EVENT_LIST_PARAMETERS)
     def get(self, request: Request) -> Response:
-        text = request.query_params.get("filter")
-        where = filters.parse(text, resources.EVENT_FILTERS)
-        queryset = resources.events(Event.objects.filter(where, organization=self.organization))
-        return Response(
-            hal.collection(
-                request,
-                path="events",
-                rel="events",
-                queryset=queryset,
-                render=resources.render_event,
-                query={"filter": text},
-            )
+        return page(
+            request,
+            resources.events(Event.objects.filter(organization=self.organization)),
+            path="events",
+            rel="events",
+            render=resources.render_event,
+            fields=resources.EVENT_FILTERS,
         )
 
-    @extend_schema(
-        operation_id="events_create",
-        tags=["events"],
+    @operation(
+        "events_create",
+        "events",
+        answers=(200, 400),
         request=event_input.EventInput,
         parameters=[BACKGROUND],
-        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
     )
     def post(self, request: Request) -> Response:
-        ids = {"language": request_language()}
-        if self.background_requested():
-            read_event(request.data, self.organization, None, ids["language"])
-            background.enqueue(
-                "events.create",
-                organization=self.organization,
-                actor=self.actor,
-                data=request.data,
-                **ids,
-            )
-            return Response({})
-        event = create_event(
-            organization=self.organization, actor=self.actor, data=request.data, **ids
+        language = request_language()
+        return self.written(
+            "events.create",
+            create_event,
+            render_fresh_event,
+            check=lambda data: read_event(data, self.organization, None, language),
+            language=language,
         )
-        return Response(resources.render_event(fresh_event(event)))
 
 
 class EventDetail(OsdiView):
     resource = "events"
 
-    @extend_schema(
-        operation_id="events_retrieve", tags=["events"], responses={200: OpenApiTypes.OBJECT}
-    )
+    @operation("events_retrieve", "events")
     def get(self, request: Request, event_id: str) -> Response:
         event = self.get_row(resources.events(Event.objects.all()), event_id)
         return Response(resources.render_event(event))
 
-    @extend_schema(
-        operation_id="events_update",
-        tags=["events"],
+    @operation(
+        "events_update",
+        "events",
+        answers=(200, 400, 409),
         request=event_input.EventInput,
         parameters=[BACKGROUND],
-        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT},
     )
     def put(self, request: Request, event_id: str) -> Response:
         event = self.get_row(resources.events(Event.objects.all()), event_id)
-        ids = {"event_id": str(event.uuid), "language": request_language()}
-        if self.background_requested():
-            read_event(request.data, self.organization, event, ids["language"])
-            background.enqueue(
-                "events.update",
-                organization=self.organization,
-                actor=self.actor,
-                data=request.data,
-                **ids,
-            )
-            return Response({})
-        event = update_event(
-            organization=self.organization, actor=self.actor, data=request.data, **ids
+        language = request_language()
+        return self.written(
+            "events.update",
+            update_event,
+            render_fresh_event,
+            check=lambda data: read_event(data, self.organization, event, language),
+            event_id=str(event.uuid),
+            language=language,
         )
-        return Response(resources.render_event(fresh_event(event)))
 
 
 # --- Writing events (through events.organizer, as the organizer's pages) ---------------
@@ -174,6 +152,10 @@ def request_language() -> str:
 
 def fresh_event(event: Event) -> Event:
     return resources.events(Event.objects.filter(pk=event.pk)).get()
+
+
+def render_fresh_event(event: Event) -> dict[str, Any]:
+    return resources.render_event(fresh_event(event))
 
 
 def read_event(
@@ -233,15 +215,7 @@ def update_event(
 
 
 def find_event(organization: Organization, event_id: str) -> Event:
-    value = hal.parse_id(event_id)
-    event = (
-        resources.events(Event.objects.filter(organization=organization, uuid=value)).first()
-        if value is not None
-        else None
-    )
-    if event is None:
-        raise ApiError("not_found", _("Not found."), status=404)
-    return event
+    return org_row(resources.events(Event.objects.all()), organization, event_id)
 
 
 def cancelled_conflict() -> Conflict:
@@ -262,11 +236,8 @@ def set_event_status(actor: str, event: Event, wanted: str) -> None:
         raise Conflict(
             status_refusal(event.status, wanted), _("The event's status does not allow this.")
         )
-    if done:
-        return
-    now = Event.objects.filter(pk=event.pk).values_list("status", flat=True).first()
-    if now != wanted:  # another request moved it first
-        raise Conflict("status_changed", _("The event's status changed meanwhile."))
+    if not done:
+        check_status_moved(event, wanted, _("The event's status changed meanwhile."))
 
 
 def status_refusal(current: str, wanted: str) -> str:
@@ -286,43 +257,29 @@ class AttendanceList(OsdiView):
     resource = "events"
     public_helper = True
 
-    @extend_schema(
-        operation_id="event_attendances_list",
-        tags=["attendances"],
-        parameters=LIST_PARAMETERS,
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @operation("event_attendances_list", "attendances", parameters=LIST_PARAMETERS)
     def get(self, request: Request, event_id: str) -> Response:
         event = self.get_row(Event.objects.all(), event_id)
         return attendance_page(request, Rsvp.objects.filter(event=event), attendances_path(event))
 
-    @extend_schema(
-        operation_id="record_attendance_helper",
-        tags=["attendances"],
+    @operation(
+        "record_attendance_helper",
+        "attendances",
         request=resources.AttendanceHelperInput,
         parameters=[BACKGROUND],
-        responses={200: OpenApiTypes.OBJECT},
     )
     def post(self, request: Request, event_id: str) -> Response:
         if request.auth is None:
             return public_attendance(request, event_id)
         event = self.get_row(Event.objects.all(), event_id)
         self.check_tag_scope(request.data)
-        ids = {"event_id": str(event.uuid)}
-        if self.background_requested():
-            validated(resources.AttendanceHelperInput, request.data)
-            background.enqueue(
-                "events.attendance",
-                organization=self.organization,
-                actor=self.actor,
-                data=request.data,
-                **ids,
-            )
-            return Response({})
-        rsvp = record_attendance(
-            organization=self.organization, actor=self.actor, data=request.data, **ids
+        return self.written(
+            "events.attendance",
+            record_attendance,
+            resources.render_attendance,
+            check=lambda data: validated(resources.AttendanceHelperInput, data),
+            event_id=str(event.uuid),
         )
-        return Response(resources.render_attendance(rsvp))
 
 
 def attendances_path(event: Event) -> str:
@@ -330,17 +287,13 @@ def attendances_path(event: Event) -> str:
 
 
 def attendance_page(request: Request, queryset: QuerySet[Rsvp], path: str) -> Response:
-    text = request.query_params.get("filter")
-    where = filters.parse(text, resources.ATTENDANCE_FILTERS)
-    return Response(
-        hal.collection(
-            request,
-            path=path,
-            rel="attendances",
-            queryset=resources.attendances(queryset.filter(where)),
-            render=resources.render_attendance,
-            query={"filter": text},
-        )
+    return page(
+        request,
+        resources.attendances(queryset),
+        path=path,
+        rel="attendances",
+        render=resources.render_attendance,
+        fields=resources.ATTENDANCE_FILTERS,
     )
 
 
@@ -356,9 +309,7 @@ def record_attendance(
     """The record attendance helper with a token: the organization's own data, its
     `subscribed` statuses consent (source_ref: the actor); tags audited as on the
     organizer pages, in the same transaction as the answer."""
-    event = Event.objects.filter(organization=organization, uuid=hal.parse_id(event_id)).first()
-    if event is None:
-        raise ApiError("not_found", _("Not found."), status=404)
+    event = org_row(Event.objects.all(), organization, event_id)
     values = validated(resources.AttendanceHelperInput, data)
     person = person_input.helper_person_data(
         organization, values["person"], actor=actor, anonymous=False
@@ -387,25 +338,15 @@ def record_attendance(
 
 def public_attendance(request: Request, event_id: str) -> Response:
     """No token: taken as the event page's form takes an answer, where the organization
-    allows it, for a published public event; `200 {}` whatever happens, so a stranger
-    learns nothing (not whether the event, the organization or an address exists)."""
-    if over_public_limit(request):
-        return Response({})
-    event = _public_event(event_id)
-    if event is None:
-        return Response({})
-    try:
-        _public_rsvp(event, request.data)
-    except (DomainError, APIException):
-        pass  # refused as the form would refuse it; the stranger is told nothing more
-    except Exception:
-        log.exception("The public attendance helper failed")
-    return Response({})
+    allows it, for a published public event; `200 {}` whatever happens (`public_record`)."""
+    return public_record(
+        request, event_id, find=_public_event, take=_public_rsvp, logger=log, what="attendance"
+    )
 
 
-def _public_rsvp(event: Event, data: Any) -> None:
+def _public_rsvp(request: Request, event: Event) -> None:
     """Typed by a stranger: no consent, no tags (`upsert_person` fills only what is empty)."""
-    values = validated(resources.AttendanceHelperInput, data)
+    values = validated(resources.AttendanceHelperInput, request.data)
     person = person_input.helper_person_data(
         event.organization, values["person"], actor=PUBLIC_ACTOR, anonymous=True
     )
@@ -448,20 +389,11 @@ class AttendanceDetail(OsdiView):
         event = self.get_row(Event.objects.all(), event_id)
         return self.get_row(resources.attendances(Rsvp.objects.filter(event=event)), attendance_id)
 
-    @extend_schema(
-        operation_id="event_attendances_retrieve",
-        tags=["attendances"],
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @operation("event_attendances_retrieve", "attendances")
     def get(self, request: Request, event_id: str, attendance_id: str) -> Response:
         return Response(resources.render_attendance(self._rsvp(event_id, attendance_id)))
 
-    @extend_schema(
-        operation_id="event_attendances_update",
-        tags=["attendances"],
-        request=resources.AttendanceUpdateInput,
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @operation("event_attendances_update", "attendances", request=resources.AttendanceUpdateInput)
     def put(self, request: Request, event_id: str, attendance_id: str) -> Response:
         rsvp = self._rsvp(event_id, attendance_id)
         values = validated(resources.AttendanceUpdateInput, request.data)
@@ -477,11 +409,7 @@ class AttendanceDetail(OsdiView):
         fresh = resources.attendances(Rsvp.objects.filter(pk=rsvp.pk)).get()
         return Response(resources.render_attendance(fresh))
 
-    @extend_schema(
-        operation_id="event_attendances_destroy",
-        tags=["attendances"],
-        responses={405: OpenApiTypes.OBJECT},
-    )
+    @operation("event_attendances_destroy", "attendances", answers=(405,))
     def delete(self, request: Request, event_id: str, attendance_id: str) -> Response:
         self._rsvp(event_id, attendance_id)
         raise not_allowed(_("An attendance (cancel it with status declined)"))
@@ -490,30 +418,19 @@ class AttendanceDetail(OsdiView):
 class PersonAttendanceList(OsdiView):
     resource = "events"
 
-    @extend_schema(
-        operation_id="person_attendances_list",
-        tags=["attendances"],
-        parameters=LIST_PARAMETERS,
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @operation("person_attendances_list", "attendances", parameters=LIST_PARAMETERS)
     def get(self, request: Request, person_id: str) -> Response:
-        person = self.get_row(Person.objects.all(), person_id)
-        rows = Rsvp.objects.filter(person=person, organization=self.organization)
+        person, rows = self.person_rows(Rsvp.objects.all(), person_id)
         return attendance_page(request, rows, f"people/{person.uuid}/attendances")
 
 
 class PersonAttendanceDetail(OsdiView):
     resource = "events"
 
-    @extend_schema(
-        operation_id="person_attendances_retrieve",
-        tags=["attendances"],
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @operation("person_attendances_retrieve", "attendances")
     def get(self, request: Request, person_id: str, attendance_id: str) -> Response:
-        person = self.get_row(Person.objects.all(), person_id)
-        rows = resources.attendances(Rsvp.objects.filter(person=person))
-        return Response(resources.render_attendance(self.get_row(rows, attendance_id)))
+        _person, rows = self.person_rows(resources.attendances(Rsvp.objects.all()), person_id)
+        return Response(resources.render_attendance(row_or_404(rows, attendance_id)))
 
 
 urlpatterns = [

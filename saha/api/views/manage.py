@@ -8,8 +8,10 @@ organization (another organization's row is a 404), call one service, answer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -53,23 +55,42 @@ def token_list(request: HttpRequest) -> HttpResponse:
 @never_cache
 @organization_view(MANAGE)
 def token_new(request: HttpRequest) -> HttpResponse:
-    organization = _organization(request)
+    def create(data: dict[str, Any]) -> dict[str, Any]:
+        made = tokens.create_token(
+            actor=request.user,
+            organization=_organization(request),
+            name=data["name"],
+            scopes=data["scopes"],
+        )
+        return {"token": made.token, "secret": made.secret}
+
     form = TokenForm(request.POST if request.method == "POST" else None)
+    return _create_page(
+        request, form, create, "api/token_form.html", "api/token_created.html", tab="tokens"
+    )
+
+
+def _create_page(
+    request: HttpRequest,
+    form: forms.Form,
+    create: Callable[[dict[str, Any]], dict[str, Any]],
+    form_page: str,
+    created_page: str,
+    *,
+    tab: str,
+) -> HttpResponse:
+    """The form; once valid, `create` makes the row and the answer is `created_page`
+    with the context it returns, the secret shown once (or the service's refusal on
+    the form)."""
     if request.method == "POST" and form.is_valid():
         try:
-            made = tokens.create_token(
-                actor=request.user,
-                organization=organization,
-                name=form.cleaned_data["name"],
-                scopes=form.cleaned_data["scopes"],
-            )
+            context = create(form.cleaned_data)
         except DomainError as error:
             form.add_error(None, error.message)
         else:
-            context = {"token": made.token, "secret": made.secret, "tab": "tokens"}
-            return render(request, "api/token_created.html", context)
+            return render(request, created_page, {**context, "tab": tab})
     status = 400 if form.is_bound else 200
-    return render(request, "api/token_form.html", {"form": form, "tab": "tokens"}, status=status)
+    return render(request, form_page, {"form": form, "tab": tab}, status=status)
 
 
 @organization_view(MANAGE)
@@ -119,24 +140,18 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
 @never_cache
 @organization_view(MANAGE)
 def webhook_new(request: HttpRequest) -> HttpResponse:
-    organization = _organization(request)
+    def create(data: dict[str, Any]) -> dict[str, Any]:
+        made = manage.create_endpoint(
+            actor=request.user,
+            organization=_organization(request),
+            url=data["url"],
+            event_types=data["event_types"],
+        )
+        return {"endpoint": made.endpoint, "secret": made.secret}
+
     form = EndpointForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            made = manage.create_endpoint(
-                actor=request.user,
-                organization=organization,
-                url=form.cleaned_data["url"],
-                event_types=form.cleaned_data["event_types"],
-            )
-        except DomainError as error:
-            form.add_error(None, error.message)
-        else:
-            context = {"endpoint": made.endpoint, "secret": made.secret, "tab": "webhooks"}
-            return render(request, "api/webhook_created.html", context)
-    status = 400 if form.is_bound else 200
-    return render(
-        request, "api/webhook_form.html", {"form": form, "tab": "webhooks"}, status=status
+    return _create_page(
+        request, form, create, "api/webhook_form.html", "api/webhook_created.html", tab="webhooks"
     )
 
 

@@ -18,19 +18,20 @@ from django.db import transaction
 from django.http import QueryDict
 from django.urls import re_path
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiTypes, extend_schema
+from drf_spectacular.utils import OpenApiTypes
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from saha.api import background, filters, hal
-from saha.api.errors import ApiError
+from saha.api import background, hal
 from saha.api.resources import messages as resource
 from saha.api.resources.messages import MessageInput, ScheduleInput, render_message
 from saha.api.views.base import (
     BACKGROUND,
-    PAGE_PARAMETERS,
+    LIST_PARAMETERS,
     OsdiView,
-    filter_parameter,
+    operation,
+    org_row,
+    page,
     validated,
 )
 from saha.core.errors import Conflict
@@ -38,7 +39,6 @@ from saha.messaging import broadcasts
 from saha.messaging.models import Broadcast, BroadcastStatus
 from saha.organizations.models import Organization
 
-LIST_PARAMETERS = [*PAGE_PARAMETERS, filter_parameter("created_date, modified_date (eq, gt, lt)")]
 SENDING = (BroadcastStatus.PREPARING, BroadcastStatus.SENDING, BroadcastStatus.PAUSED)
 WAITING = (BroadcastStatus.AWAITING_APPROVAL, BroadcastStatus.SCHEDULED)
 
@@ -49,11 +49,7 @@ def _rows() -> Any:
 
 def find(organization: Organization, message_id: str) -> Broadcast:
     """The organization's broadcast, or 404 (also for another organization's)."""
-    value = hal.parse_id(message_id)
-    row = _rows().filter(organization=organization, uuid=value).first() if value else None
-    if row is None:
-        raise ApiError("not_found", _("Not found."), status=404)
-    return row
+    return org_row(_rows(), organization, message_id)
 
 
 def _require(broadcast: Broadcast, statuses: tuple[str, ...], code: str) -> None:
@@ -146,19 +142,28 @@ def stop_message(
 class MessageView(OsdiView):
     resource = "messages"
 
-    def write(self, name: str, function: Any, **ids: str) -> Broadcast | None:
-        """Run the write now, or queue it (None) when the client asked for the background."""
+    def body(self) -> Any:
         data = self.request.data
-        if isinstance(data, QueryDict):  # an empty body
-            data = {}
-        if self.background_requested():
-            if "message_id" in ids:  # an unknown (or another's) message is a 404 now, not later
-                find(self.organization, ids["message_id"])
-            background.enqueue(
-                name, organization=self.organization, actor=self.actor, data=data, **ids
-            )
-            return None
-        return function(organization=self.organization, actor=self.actor, data=data, **ids)
+        return {} if isinstance(data, QueryDict) else data  # an empty body
+
+    def helper(
+        self, name: str, function: Any, message_id: str, done: str, awaiting: str | None = None
+    ) -> Response:
+        """A write on one message, answered with `_notice`: `awaiting` (where given) when
+        the broadcast now waits for an approval, else `done`."""
+
+        def notice(broadcast: Broadcast) -> dict[str, Any]:
+            waits = broadcast.status == BroadcastStatus.AWAITING_APPROVAL
+            return _notice(broadcast, awaiting if awaiting and waits else done)
+
+        return self.written(
+            name,
+            function,
+            notice,
+            # An unknown (or another's) message is a 404 now, not later.
+            check=lambda _data: find(self.organization, message_id),
+            message_id=message_id,
+        )
 
 
 def _item(broadcast: Broadcast) -> dict[str, Any]:
@@ -179,130 +184,85 @@ def _notice(broadcast: Broadcast, message: str) -> dict[str, Any]:
 
 
 class MessageList(MessageView):
-    @extend_schema(
-        operation_id="messages_list",
-        tags=["messages"],
-        parameters=LIST_PARAMETERS,
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @operation("messages_list", "messages", parameters=LIST_PARAMETERS)
     def get(self, request: Request) -> Response:
-        text = request.query_params.get("filter")
-        rows = (
-            _rows()
-            .filter(organization=self.organization)
-            .filter(filters.parse(text, resource.FILTERS))
-            .order_by("-created_at", "-pk")
-        )
-        page = hal.collection(
+        return page(
             request,
+            _rows().filter(organization=self.organization).order_by("-created_at", "-pk"),
             path="messages",
             rel="messages",
-            queryset=rows,
             render=render_message,
-            query={"filter": text},
+            fields=resource.FILTERS,
             prepare=resource.prepare_page,
         )
-        return Response(page)
 
-    @extend_schema(
-        operation_id="messages_create",
-        tags=["messages"],
-        parameters=[BACKGROUND],
-        request=MessageInput,
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @operation("messages_create", "messages", parameters=[BACKGROUND], request=MessageInput)
     def post(self, request: Request) -> Response:
-        broadcast = self.write("messages.create", create_message)
-        return Response(
-            {} if broadcast is None else _item(find(self.organization, str(broadcast.uuid)))
+        return self.written(
+            "messages.create",
+            create_message,
+            lambda broadcast: _item(find(self.organization, str(broadcast.uuid))),
         )
 
 
 class MessageDetail(MessageView):
-    @extend_schema(
-        operation_id="messages_retrieve", tags=["messages"], responses={200: OpenApiTypes.OBJECT}
-    )
+    @operation("messages_retrieve", "messages")
     def get(self, request: Request, message_id: str) -> Response:
         return Response(_item(find(self.organization, message_id)))
 
-    @extend_schema(
-        operation_id="messages_update",
-        tags=["messages"],
-        parameters=[BACKGROUND],
-        request=MessageInput,
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @operation("messages_update", "messages", parameters=[BACKGROUND], request=MessageInput)
     def put(self, request: Request, message_id: str) -> Response:
-        broadcast = self.write("messages.update", update_message, message_id=message_id)
-        return Response({} if broadcast is None else _item(find(self.organization, message_id)))
+        return self.written(
+            "messages.update",
+            update_message,
+            lambda _broadcast: _item(find(self.organization, message_id)),
+            check=lambda _data: find(self.organization, message_id),
+            message_id=message_id,
+        )
 
 
 class ScheduleHelper(MessageView):
-    @extend_schema(
-        operation_id="messages_schedule",
-        tags=["messages"],
-        parameters=[BACKGROUND],
-        request=ScheduleInput,
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @operation("messages_schedule", "messages", parameters=[BACKGROUND], request=ScheduleInput)
     def post(self, request: Request, message_id: str) -> Response:
-        broadcast = self.write("messages.schedule", schedule_message, message_id=message_id)
-        if broadcast is None:
-            return Response({})
-        if broadcast.status == BroadcastStatus.AWAITING_APPROVAL:
-            text = _(
+        return self.helper(
+            "messages.schedule",
+            schedule_message,
+            message_id,
+            _("Your message has been scheduled."),
+            awaiting=_(
                 "Your message waits for an owner or admin to approve it; "
                 "it is then sent at the scheduled time."
-            )
-        else:
-            text = _("Your message has been scheduled.")
-        return Response(_notice(broadcast, text))
+            ),
+        )
 
-    @extend_schema(
-        operation_id="messages_unschedule",
-        tags=["messages"],
-        parameters=[BACKGROUND],
-        request=None,
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @operation("messages_unschedule", "messages", parameters=[BACKGROUND], request=None)
     def delete(self, request: Request, message_id: str) -> Response:
-        broadcast = self.write("messages.unschedule", unschedule_message, message_id=message_id)
-        if broadcast is None:
-            return Response({})
-        return Response(_notice(broadcast, _("The message is a draft again.")))
+        return self.helper(
+            "messages.unschedule",
+            unschedule_message,
+            message_id,
+            _("The message is a draft again."),
+        )
 
 
 class SendHelper(MessageView):
-    @extend_schema(
-        operation_id="messages_send",
-        tags=["messages"],
-        parameters=[BACKGROUND],
-        request=OpenApiTypes.OBJECT,
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @operation("messages_send", "messages", parameters=[BACKGROUND], request=OpenApiTypes.OBJECT)
     def post(self, request: Request, message_id: str) -> Response:
-        broadcast = self.write("messages.send", send_message, message_id=message_id)
-        if broadcast is None:
-            return Response({})
-        if broadcast.status == BroadcastStatus.AWAITING_APPROVAL:
-            text = _("Your message waits for an owner or admin to approve it before it is sent.")
-        else:
-            text = _("Your message is being sent.")
-        return Response(_notice(broadcast, text))
+        return self.helper(
+            "messages.send",
+            send_message,
+            message_id,
+            _("Your message is being sent."),
+            awaiting=_("Your message waits for an owner or admin to approve it before it is sent."),
+        )
 
-    @extend_schema(
-        operation_id="messages_stop",
-        tags=["messages"],
-        parameters=[BACKGROUND],
-        request=None,
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @operation("messages_stop", "messages", parameters=[BACKGROUND], request=None)
     def delete(self, request: Request, message_id: str) -> Response:
-        broadcast = self.write("messages.stop", stop_message, message_id=message_id)
-        if broadcast is None:
-            return Response({})
-        return Response(
-            _notice(broadcast, _("Your message has been stopped; what was sent stays sent."))
+        return self.helper(
+            "messages.stop",
+            stop_message,
+            message_id,
+            _("Your message has been stopped; what was sent stays sent."),
         )
 
 

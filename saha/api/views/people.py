@@ -17,17 +17,17 @@ besides people:write.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.urls import re_path
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiTypes
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from saha.api import background, filters, hal
 from saha.api.errors import ApiError
 from saha.api.models import ApiSettings
 from saha.api.resources.people import (
@@ -49,7 +49,9 @@ from saha.api.views.base import (
     PUBLIC_ACTOR,
     OsdiView,
     filter_parameter,
+    operation,
     over_public_limit,
+    page,
 )
 from saha.core.errors import DomainError
 from saha.organizations.models import Organization
@@ -68,33 +70,23 @@ class PeopleList(OsdiView):
     resource = "people"
     public_helper = True
 
-    @extend_schema(
-        operation_id="people_list",
-        tags=["people"],
-        parameters=[*PAGE_PARAMETERS, filter_parameter(FILTER_FIELDS)],
-        responses={200: OpenApiTypes.OBJECT},
+    @operation(
+        "people_list", "people", parameters=[*PAGE_PARAMETERS, filter_parameter(FILTER_FIELDS)]
     )
     def get(self, request: Request) -> Response:
-        text = request.query_params.get("filter")
-        rows = (
-            Person.objects.for_org(self.organization)
-            .filter(filters.parse(text, people_filters(self.organization)))
-            .order_by("pk")
-        )
-        page = hal.collection(
+        return page(
             request,
+            Person.objects.for_org(self.organization).order_by("pk"),
             path="people",
             rel="people",
-            queryset=rows,
             render=render_person,
-            query={"filter": text},
+            fields=people_filters(self.organization),
             prepare=prepare_people,
         )
-        return Response(page)
 
-    @extend_schema(
-        operation_id="people_signup",
-        tags=["people"],
+    @operation(
+        "people_signup",
+        "people",
         summary="The person signup helper",
         description=(
             "Finds the person by email, then phone, or creates them; merges what is sent; "
@@ -103,19 +95,16 @@ class PeopleList(OsdiView):
         ),
         parameters=[BACKGROUND, PUBLIC_ORGANIZATION],
         request=SignupInput,
-        responses={200: OpenApiTypes.OBJECT},
     )
     def post(self, request: Request) -> Response:
         if request.auth is None:
             return public_signup(request)
         self.check_tag_scope(request.data)
-        if self.background_requested():
-            background.enqueue(
-                "people.signup", organization=self.organization, actor=self.actor, data=request.data
-            )
-            return Response({})
-        person = signup(organization=self.organization, actor=self.actor, data=request.data)
-        return Response(with_curies(render_person(fresh_person(person))))
+        return self.written("people.signup", signup, render_fresh_person)
+
+
+def render_fresh_person(person: Person) -> dict[str, Any]:
+    return with_curies(render_person(fresh_person(person)))
 
 
 def public_signup(request: Request) -> Response:
@@ -146,43 +135,31 @@ def _public_organization(request: Request) -> Organization | None:
 class PersonDetail(OsdiView):
     resource = "people"
 
-    @extend_schema(
-        operation_id="people_retrieve", tags=["people"], responses={200: OpenApiTypes.OBJECT}
-    )
+    @operation("people_retrieve", "people")
     def get(self, request: Request, person_id: str) -> Response:
-        person = find_person(self.organization, person_id)
-        return Response(with_curies(render_person(fresh_person(person))))
+        return Response(render_fresh_person(find_person(self.organization, person_id)))
 
-    @extend_schema(
-        operation_id="people_update",
-        tags=["people"],
+    @operation(
+        "people_update",
+        "people",
         description=(
             "Merges: only what is sent changes, a field sent as null is removed. Addresses "
             "and numbers are added; an email's status 'unsubscribed' unsubscribes it."
         ),
         parameters=[BACKGROUND],
         request=PersonInput,
-        responses={200: OpenApiTypes.OBJECT},
     )
     def put(self, request: Request, person_id: str) -> Response:
-        if self.background_requested():
-            find_person(self.organization, person_id)  # an unknown id is still a 404
-            background.enqueue(
-                "people.update",
-                organization=self.organization,
-                actor=self.actor,
-                data=request.data,
-                person_id=person_id,
-            )
-            return Response({})
-        person = update(
-            organization=self.organization, actor=self.actor, data=request.data, person_id=person_id
+        return self.written(
+            "people.update",
+            update,
+            render_fresh_person,
+            # An unknown id is a 404 even when the write is queued.
+            check=lambda _data: find_person(self.organization, person_id),
+            person_id=person_id,
         )
-        return Response(with_curies(render_person(fresh_person(person))))
 
-    @extend_schema(
-        operation_id="people_destroy", tags=["people"], responses={405: OpenApiTypes.OBJECT}
-    )
+    @operation("people_destroy", "people", answers=(405,))
     def delete(self, request: Request, person_id: str) -> Response:
         raise ApiError(
             "method_not_allowed",

@@ -25,122 +25,96 @@ from django.db.models import QuerySet
 from django.urls import re_path
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiTypes, extend_schema
-from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from saha.api import background, filters, hal
-from saha.api.errors import ApiError
+from saha.api import background, hal
 from saha.api.resources import event_input, person_input, petition_input
 from saha.api.resources import petitions as resources
 from saha.api.views.base import (
     BACKGROUND,
-    PAGE_PARAMETERS,
+    LIST_PARAMETERS,
     PUBLIC_ACTOR,
     OsdiView,
-    filter_parameter,
-    over_public_limit,
+    check_status_moved,
+    operation,
+    org_row,
+    page,
     public_helpers_on,
+    public_record,
+    row_or_404,
     validated,
 )
 from saha.api.views.events import ID, not_allowed, request_language
-from saha.core.errors import Conflict, DomainError
+from saha.core.errors import Conflict
 from saha.core.slugs import create_with_free_slug
 from saha.organizations.models import Organization
 from saha.petitions import abuse, intake, organizer, services
 from saha.petitions.models import Petition, PetitionStatus, Signature
-from saha.supporters.models import Person, Source
+from saha.supporters.models import Source
 from saha.supporters.services import tag_people
 
 log = logging.getLogger(__name__)
-
-LIST_PARAMETERS = [*PAGE_PARAMETERS, filter_parameter("created_date, modified_date (eq, gt, lt)")]
 
 
 class PetitionList(OsdiView):
     resource = "petitions"
 
-    @extend_schema(
-        operation_id="petitions_list",
-        tags=["petitions"],
-        parameters=LIST_PARAMETERS,
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @operation("petitions_list", "petitions", parameters=LIST_PARAMETERS)
     def get(self, request: Request) -> Response:
-        text = request.query_params.get("filter")
-        where = filters.parse(text, resources.PETITION_FILTERS)
-        queryset = Petition.objects.filter(where, organization=self.organization)
-        return Response(
-            hal.collection(
-                request,
-                path="petitions",
-                rel="petitions",
-                queryset=resources.petitions(queryset),
-                render=resources.render_petition,
-                query={"filter": text},
-            )
+        return page(
+            request,
+            resources.petitions(Petition.objects.filter(organization=self.organization)),
+            path="petitions",
+            rel="petitions",
+            render=resources.render_petition,
+            fields=resources.PETITION_FILTERS,
         )
 
-    @extend_schema(
-        operation_id="petitions_create",
-        tags=["petitions"],
+    @operation(
+        "petitions_create",
+        "petitions",
+        answers=(200, 400),
         request=petition_input.PetitionInput,
         parameters=[BACKGROUND],
-        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT},
     )
     def post(self, request: Request) -> Response:
-        ids = {"language": request_language()}
-        if self.background_requested():
-            read_petition(request.data, self.organization, None, ids["language"])
-            background.enqueue(
-                "petitions.create",
-                organization=self.organization,
-                actor=self.actor,
-                data=request.data,
-                **ids,
-            )
-            return Response({})
-        petition = create_petition(
-            organization=self.organization, actor=self.actor, data=request.data, **ids
+        language = request_language()
+        return self.written(
+            "petitions.create",
+            create_petition,
+            render_fresh_petition,
+            check=lambda data: read_petition(data, self.organization, None, language),
+            language=language,
         )
-        return Response(resources.render_petition(fresh_petition(petition)))
 
 
 class PetitionDetail(OsdiView):
     resource = "petitions"
 
-    @extend_schema(
-        operation_id="petitions_retrieve", tags=["petitions"], responses={200: OpenApiTypes.OBJECT}
-    )
+    @operation("petitions_retrieve", "petitions")
     def get(self, request: Request, petition_id: str) -> Response:
         petition = self.get_row(resources.petitions(Petition.objects.all()), petition_id)
         return Response(resources.render_petition(petition))
 
-    @extend_schema(
-        operation_id="petitions_update",
-        tags=["petitions"],
+    @operation(
+        "petitions_update",
+        "petitions",
+        answers=(200, 400, 409),
         request=petition_input.PetitionInput,
         parameters=[BACKGROUND],
-        responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT},
     )
     def put(self, request: Request, petition_id: str) -> Response:
         petition = self.get_row(Petition.objects.select_related("organization"), petition_id)
-        ids = {"petition_id": str(petition.uuid), "language": request_language()}
-        if self.background_requested():
-            read_petition(request.data, self.organization, petition, ids["language"])
-            background.enqueue(
-                "petitions.update",
-                organization=self.organization,
-                actor=self.actor,
-                data=request.data,
-                **ids,
-            )
-            return Response({})
-        petition = update_petition(
-            organization=self.organization, actor=self.actor, data=request.data, **ids
+        language = request_language()
+        return self.written(
+            "petitions.update",
+            update_petition,
+            render_fresh_petition,
+            check=lambda data: read_petition(data, self.organization, petition, language),
+            petition_id=str(petition.uuid),
+            language=language,
         )
-        return Response(resources.render_petition(fresh_petition(petition)))
 
 
 # --- Writing petitions (through petitions.organizer, as the organizer's pages) -------
@@ -148,6 +122,10 @@ class PetitionDetail(OsdiView):
 
 def fresh_petition(petition: Petition) -> Petition:
     return resources.petitions(Petition.objects.filter(pk=petition.pk)).get()
+
+
+def render_fresh_petition(petition: Petition) -> dict[str, Any]:
+    return resources.render_petition(fresh_petition(petition))
 
 
 def read_petition(
@@ -202,17 +180,7 @@ def update_petition(
 
 
 def find_petition(organization: Organization, petition_id: str) -> Petition:
-    value = hal.parse_id(petition_id)
-    petition = (
-        Petition.objects.select_related("organization")
-        .filter(organization=organization, uuid=value)
-        .first()
-        if value is not None
-        else None
-    )
-    if petition is None:
-        raise ApiError("not_found", _("Not found."), status=404)
-    return petition
+    return org_row(Petition.objects.select_related("organization"), organization, petition_id)
 
 
 # Where each status can be reached from (services.set_status says the same).
@@ -230,28 +198,21 @@ def set_petition_status(actor: str, petition: Petition, wanted: str) -> None:
     if petition.status not in STATUS_FROM.get(wanted, ()):
         code = "not_open" if wanted == PetitionStatus.CLOSED else "already_published"
         raise Conflict(code, _("The petition's status does not allow this."))
-    if services.set_status(actor=actor, petition=petition, status=wanted):
-        return
-    now = Petition.objects.filter(pk=petition.pk).values_list("status", flat=True).first()
-    if now != wanted:  # another request moved it first
-        raise Conflict("status_changed", _("The petition's status changed meanwhile."))
+    if not services.set_status(actor=actor, petition=petition, status=wanted):
+        check_status_moved(petition, wanted, _("The petition's status changed meanwhile."))
 
 
 # --- Signatures -------------------------------------------------------------------------
 
 
 def signature_page(request: Request, queryset: QuerySet[Signature], path: str) -> Response:
-    text = request.query_params.get("filter")
-    where = filters.parse(text, resources.SIGNATURE_FILTERS)
-    return Response(
-        hal.collection(
-            request,
-            path=path,
-            rel="signatures",
-            queryset=resources.signatures(queryset.filter(where)),
-            render=resources.render_signature,
-            query={"filter": text},
-        )
+    return page(
+        request,
+        resources.signatures(queryset),
+        path=path,
+        rel="signatures",
+        render=resources.render_signature,
+        fields=resources.SIGNATURE_FILTERS,
     )
 
 
@@ -261,44 +222,30 @@ class SignatureList(OsdiView):
     resource = "petitions"
     public_helper = True
 
-    @extend_schema(
-        operation_id="petition_signatures_list",
-        tags=["signatures"],
-        parameters=LIST_PARAMETERS,
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @operation("petition_signatures_list", "signatures", parameters=LIST_PARAMETERS)
     def get(self, request: Request, petition_id: str) -> Response:
         petition = self.get_row(Petition.objects.all(), petition_id)
         path = f"{resources.petition_path(petition)}/signatures"
         return signature_page(request, Signature.objects.filter(petition=petition), path)
 
-    @extend_schema(
-        operation_id="record_signature_helper",
-        tags=["signatures"],
+    @operation(
+        "record_signature_helper",
+        "signatures",
         request=resources.SignatureHelperInput,
         parameters=[BACKGROUND],
-        responses={200: OpenApiTypes.OBJECT},
     )
     def post(self, request: Request, petition_id: str) -> Response:
         if request.auth is None:
             return public_signature(request, petition_id)
         petition = self.get_row(Petition.objects.all(), petition_id)
         self.check_tag_scope(request.data)
-        ids = {"petition_id": str(petition.uuid)}
-        if self.background_requested():
-            validated(resources.SignatureHelperInput, request.data)
-            background.enqueue(
-                "petitions.signature",
-                organization=self.organization,
-                actor=self.actor,
-                data=request.data,
-                **ids,
-            )
-            return Response({})
-        signature = record_signature(
-            organization=self.organization, actor=self.actor, data=request.data, **ids
+        return self.written(
+            "petitions.signature",
+            record_signature,
+            resources.render_signature,
+            check=lambda data: validated(resources.SignatureHelperInput, data),
+            petition_id=str(petition.uuid),
         )
-        return Response(resources.render_signature(signature))
 
 
 @background.write("petitions.signature")
@@ -313,13 +260,7 @@ def record_signature(
     """The record signature helper with a token: the organization's own data, its
     `subscribed` statuses consent (source_ref: the actor); tags audited as on the
     organizer pages, in the same transaction as the signature."""
-    petition = (
-        Petition.objects.select_related("organization")
-        .filter(organization=organization, uuid=hal.parse_id(petition_id))
-        .first()
-    )
-    if petition is None:
-        raise ApiError("not_found", _("Not found."), status=404)
+    petition = find_petition(organization, petition_id)
     values = validated(resources.SignatureHelperInput, data)
     person = person_input.helper_person_data(
         organization, values["person"], actor=actor, anonymous=False
@@ -342,19 +283,10 @@ def record_signature(
 
 def public_signature(request: Request, petition_id: str) -> Response:
     """No token: the public form's road, where the organization allows it, for an open
-    petition; `200 {}` whatever happens, so a stranger learns nothing."""
-    if over_public_limit(request):
-        return Response({})
-    petition = _public_petition(petition_id)
-    if petition is None:
-        return Response({})
-    try:
-        _accept(request, petition)
-    except (DomainError, APIException):
-        pass  # refused as the form would refuse it; the stranger is told nothing more
-    except Exception:
-        log.exception("The public signature helper failed")
-    return Response({})
+    petition; `200 {}` whatever happens, so a stranger learns nothing (`public_record`)."""
+    return public_record(
+        request, petition_id, find=_public_petition, take=_accept, logger=log, what="signature"
+    )
 
 
 def _public_petition(petition_id: str) -> Petition | None:
@@ -395,19 +327,11 @@ class SignatureDetail(OsdiView):
         rows = resources.signatures(Signature.objects.filter(petition=petition))
         return self.get_row(rows, signature_id)
 
-    @extend_schema(
-        operation_id="petition_signatures_retrieve",
-        tags=["signatures"],
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @operation("petition_signatures_retrieve", "signatures")
     def get(self, request: Request, petition_id: str, signature_id: str) -> Response:
         return Response(resources.render_signature(self._signature(petition_id, signature_id)))
 
-    @extend_schema(
-        operation_id="petition_signatures_destroy",
-        tags=["signatures"],
-        responses={405: OpenApiTypes.OBJECT},
-    )
+    @operation("petition_signatures_destroy", "signatures", answers=(405,))
     def delete(self, request: Request, petition_id: str, signature_id: str) -> Response:
         self._signature(petition_id, signature_id)
         raise not_allowed(_("A signature"))
@@ -416,30 +340,19 @@ class SignatureDetail(OsdiView):
 class PersonSignatureList(OsdiView):
     resource = "petitions"
 
-    @extend_schema(
-        operation_id="person_signatures_list",
-        tags=["signatures"],
-        parameters=LIST_PARAMETERS,
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @operation("person_signatures_list", "signatures", parameters=LIST_PARAMETERS)
     def get(self, request: Request, person_id: str) -> Response:
-        person = self.get_row(Person.objects.all(), person_id)
-        rows = Signature.objects.filter(person=person, organization=self.organization)
+        person, rows = self.person_rows(Signature.objects.all(), person_id)
         return signature_page(request, rows, f"people/{person.uuid}/signatures")
 
 
 class PersonSignatureDetail(OsdiView):
     resource = "petitions"
 
-    @extend_schema(
-        operation_id="person_signatures_retrieve",
-        tags=["signatures"],
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @operation("person_signatures_retrieve", "signatures")
     def get(self, request: Request, person_id: str, signature_id: str) -> Response:
-        person = self.get_row(Person.objects.all(), person_id)
-        rows = resources.signatures(Signature.objects.filter(person=person))
-        return Response(resources.render_signature(self.get_row(rows, signature_id)))
+        _person, rows = self.person_rows(resources.signatures(Signature.objects.all()), person_id)
+        return Response(resources.render_signature(row_or_404(rows, signature_id)))
 
 
 PETITION = ID.format("petition_id")

@@ -13,12 +13,9 @@ from typing import Any
 from django.db.models import QuerySet
 from django.urls import re_path
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiTypes, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from saha.api import hal
-from saha.api.errors import ApiError
 from saha.api.resources.people import find_person, with_curies
 from saha.api.resources.tags import (
     TaggingInput,
@@ -27,7 +24,15 @@ from saha.api.resources.tags import (
     render_tagging,
     tagged_person,
 )
-from saha.api.views.base import PAGE_PARAMETERS, OsdiView, deleted, validated
+from saha.api.views.base import (
+    PAGE_PARAMETERS,
+    OsdiView,
+    deleted,
+    operation,
+    page,
+    row_or_404,
+    validated,
+)
 from saha.supporters.models import Tag, Tagging
 from saha.supporters.services import create_tag, tag_people, untag_person
 
@@ -36,27 +41,23 @@ def _taggings() -> QuerySet[Tagging]:
     return Tagging.objects.select_related("tag", "person").order_by("pk")
 
 
+def tagging_page(request: Request, queryset: QuerySet[Tagging], path: str) -> Response:
+    return page(request, queryset, path=path, rel="taggings", render=render_tagging)
+
+
 class TagList(OsdiView):
     resource = "tags"
 
-    @extend_schema(
-        operation_id="tags_list",
-        tags=["tags"],
-        parameters=PAGE_PARAMETERS,
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @operation("tags_list", "tags", parameters=PAGE_PARAMETERS)
     def get(self, request: Request) -> Response:
         rows = Tag.objects.for_org(self.organization).order_by("pk")
-        return Response(
-            hal.collection(request, path="tags", rel="tags", queryset=rows, render=render_tag)
-        )
+        return page(request, rows, path="tags", rel="tags", render=render_tag)
 
-    @extend_schema(
-        operation_id="tags_create",
-        tags=["tags"],
+    @operation(
+        "tags_create",
+        "tags",
         description="Creates the tag, or answers the existing tag of that name.",
         request=TagInput,
-        responses={200: OpenApiTypes.OBJECT},
     )
     def post(self, request: Request) -> Response:
         name = validated(TagInput, request.data)["name"]
@@ -67,9 +68,7 @@ class TagList(OsdiView):
 class TagDetail(OsdiView):
     resource = "tags"
 
-    @extend_schema(
-        operation_id="tags_retrieve", tags=["tags"], responses={200: OpenApiTypes.OBJECT}
-    )
+    @operation("tags_retrieve", "tags")
     def get(self, request: Request, tag_id: str) -> Response:
         tag = self.get_row(Tag.objects.all(), tag_id)
         return Response(with_curies(render_tag(tag)))
@@ -78,29 +77,16 @@ class TagDetail(OsdiView):
 class TagTaggings(OsdiView):
     resource = "tags"
 
-    @extend_schema(
-        operation_id="tags_taggings_list",
-        tags=["tags"],
-        parameters=PAGE_PARAMETERS,
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @operation("tags_taggings_list", "tags", parameters=PAGE_PARAMETERS)
     def get(self, request: Request, tag_id: str) -> Response:
         tag = self.get_row(Tag.objects.all(), tag_id)
-        page = hal.collection(
-            request,
-            path=f"tags/{tag.uuid}/taggings",
-            rel="taggings",
-            queryset=_taggings().filter(tag=tag),
-            render=render_tagging,
-        )
-        return Response(page)
+        return tagging_page(request, _taggings().filter(tag=tag), f"tags/{tag.uuid}/taggings")
 
-    @extend_schema(
-        operation_id="tags_taggings_create",
-        tags=["tags"],
+    @operation(
+        "tags_taggings_create",
+        "tags",
         description="Tags the person named by `_links.osdi:person.href`.",
         request=TaggingInput,
-        responses={200: OpenApiTypes.OBJECT},
     )
     def post(self, request: Request, tag_id: str) -> Response:
         tag = self.get_row(Tag.objects.all(), tag_id)
@@ -115,21 +101,13 @@ class TaggingDetail(OsdiView):
 
     def get_tagging(self, tag_id: str, tagging_id: str) -> Tagging:
         tag = self.get_row(Tag.objects.all(), tag_id)
-        value = hal.parse_id(tagging_id)
-        tagging = _taggings().filter(tag=tag, uuid=value).first() if value else None
-        if tagging is None:
-            raise ApiError("not_found", _("Not found."), status=404)
-        return tagging
+        return row_or_404(_taggings().filter(tag=tag), tagging_id)
 
-    @extend_schema(
-        operation_id="tags_taggings_retrieve", tags=["tags"], responses={200: OpenApiTypes.OBJECT}
-    )
+    @operation("tags_taggings_retrieve", "tags")
     def get(self, request: Request, tag_id: str, tagging_id: str) -> Response:
         return Response(with_curies(render_tagging(self.get_tagging(tag_id, tagging_id))))
 
-    @extend_schema(
-        operation_id="tags_taggings_destroy", tags=["tags"], responses={200: OpenApiTypes.OBJECT}
-    )
+    @operation("tags_taggings_destroy", "tags")
     def delete(self, request: Request, tag_id: str, tagging_id: str) -> Response:
         tagging = self.get_tagging(tag_id, tagging_id)
         untag_person(actor=self.actor, person=tagging.person, tag=tagging.tag)
@@ -139,22 +117,11 @@ class TaggingDetail(OsdiView):
 class PersonTaggings(OsdiView):
     resource = "tags"
 
-    @extend_schema(
-        operation_id="people_taggings_list",
-        tags=["people"],
-        parameters=PAGE_PARAMETERS,
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @operation("people_taggings_list", "people", parameters=PAGE_PARAMETERS)
     def get(self, request: Request, person_id: str) -> Response:
         person = find_person(self.organization, person_id)
-        page = hal.collection(
-            request,
-            path=f"people/{person.uuid}/taggings",
-            rel="taggings",
-            queryset=_taggings().filter(person=person),
-            render=render_tagging,
-        )
-        return Response(page)
+        rows = _taggings().filter(person=person)
+        return tagging_page(request, rows, f"people/{person.uuid}/taggings")
 
 
 _TAG = r"^api/v2/tags/(?P<tag_id>[^/]+)"
