@@ -22,7 +22,7 @@ from saha.api.errors import ApiError
 
 OPERATORS = {"eq": "", "gt": "__gt", "lt": "__lt"}
 _CLAUSE = re.compile(r"\s*([a-z_]+)\s+(eq|gt|lt)\s+'((?:[^']|'')*)'\s*", re.IGNORECASE)
-_JOINER = re.compile(r"\s+(and|or)\s+", re.IGNORECASE)
+_JOINER_AT = re.compile(r"(and|or)\s+", re.IGNORECASE)
 MAX_LENGTH = 1000
 
 
@@ -60,22 +60,38 @@ def _bad(message: str) -> ApiError:
     return ApiError("invalid_filter", message, status=400)
 
 
+def _clauses(text: str) -> tuple[list[tuple[str, str, str]], set[str]]:
+    """(field, operator, raw value) of each clause, read left to right, and the joiners
+    between them: a quoted value may itself hold " and " or " or "."""
+    clauses: list[tuple[str, str, str]] = []
+    joiners: set[str] = set()
+    position = 0
+    while True:
+        match = _CLAUSE.match(text, position)
+        if match is None:
+            raise _bad(_("Write the filter as: field eq 'value' (operators: eq, gt, lt)."))
+        clauses.append((match.group(1).lower(), match.group(2).lower(), match.group(3)))
+        position = match.end()
+        if position == len(text):
+            return clauses, joiners
+        joiner = _JOINER_AT.match(text, position)
+        if joiner is None:
+            raise _bad(_("Write the filter as: field eq 'value' (operators: eq, gt, lt)."))
+        joiners.add(joiner.group(1).lower())
+        position = joiner.end()
+
+
 def parse(text: str | None, fields: dict[str, Field]) -> Q:
     """The Q object for a filter, or an empty Q when there is none."""
     if not text or not text.strip():
         return Q()
     if len(text) > MAX_LENGTH:
         raise _bad(_("The filter is too long."))
-    parts = _JOINER.split(text.strip())
-    joiners = {part.lower() for part in parts[1::2]}
+    clauses, joiners = _clauses(text.strip())
     if len(joiners) > 1:
         raise _bad(_("A filter joins its clauses with 'and' or with 'or', not both."))
     combined = Q()
-    for clause in parts[0::2]:
-        match = _CLAUSE.fullmatch(clause)
-        if match is None:
-            raise _bad(_("Write the filter as: field eq 'value' (operators: eq, gt, lt)."))
-        name, operator, raw = match.group(1).lower(), match.group(2).lower(), match.group(3)
+    for name, operator, raw in clauses:
         field = fields.get(name)
         if field is None:
             raise _bad(

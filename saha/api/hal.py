@@ -107,12 +107,13 @@ def link(href: str, title: str = "") -> dict[str, Any]:
     return {"href": href, "title": title} if title else {"href": href}
 
 
+# Where an `osdi:` link relation is documented: the OSDI specification itself (every
+# link relation Saha gives is an OSDI one; its own additions are fields, not links).
+OSDI_DOCS = "https://opensupporter.github.io/osdi-docs/{rel}.html"
+
+
 def curies() -> list[dict[str, Any]]:
-    docs = f"{settings.SAHA_BASE_URL}/api/docs"
-    return [
-        {"name": "osdi", "href": f"{docs}/osdi#{{rel}}", "templated": True},
-        {"name": "saha", "href": f"{docs}/saha#{{rel}}", "templated": True},
-    ]
+    return [{"name": "osdi", "href": OSDI_DOCS, "templated": True}]
 
 
 def identifiers(row: Model) -> list[str]:

@@ -159,6 +159,8 @@ LANGUAGE_COOKIE_NAME = "saha_language"
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 USE_I18N = True
+# Arabic date-and-time formats Django lacks (saha/formats/ar/formats.py).
+FORMAT_MODULE_PATH = ["saha.formats"]
 USE_TZ = True
 TIME_ZONE = env.get_str("TIME_ZONE", "Asia/Beirut")
 try:

@@ -171,6 +171,10 @@ def upsert_person(
                     changed |= record_consent(person=person, grant=grant, actor=actor) is not None
                 if created:
                     audit.log(actor, "supporters.person.created", person, {"source": source})
+                elif changed:
+                    # A sign-up that filled a blank, added a contact or a consent changed
+                    # the person: the log (and the person.updated webhook) says so.
+                    audit.log(actor, "supporters.person.updated", person, {"source": source})
                 return UpsertResult(person=person, created=created, changed=changed)
         except (IntegrityError, ContactTaken):
             if attempt == UPSERT_ATTEMPTS - 1:

@@ -102,3 +102,12 @@ def test_a_lone_surrogate_echoed_in_an_error_is_json_not_a_500(api: ApiClient) -
     response = api.post("/api/v2/messages", '{"subject": "s", "body": "b", "type": "\\ud800"}')
     assert response.status_code == 400
     assert response.json()["code"]
+
+
+def test_the_curie_points_at_the_osdi_documentation(api: ApiClient) -> None:
+    [curie] = api.get("/api/v2/").json()["_links"]["curies"]
+    assert curie == {
+        "name": "osdi",
+        "href": "https://opensupporter.github.io/osdi-docs/{rel}.html",
+        "templated": True,
+    }

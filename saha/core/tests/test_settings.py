@@ -246,3 +246,13 @@ def test_the_process_refuses_to_start_on_bad_messaging_settings(
     result = run_check(tmp_path, **{name: value})
     assert result.returncode != 0
     assert name in result.stderr
+
+
+def test_arabic_dates_with_times_are_written_day_first() -> None:
+    import datetime as dt
+
+    from django.utils import formats, translation
+
+    with translation.override("ar"):
+        short = formats.date_format(dt.datetime(2026, 11, 25, 15, 5), "SHORT_DATETIME_FORMAT")
+    assert short.startswith("25\u200f/11\u200f/2026")
