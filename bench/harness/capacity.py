@@ -1,0 +1,119 @@
+"""The best rate a server sustains: offered rates stepped up until one is not held.
+
+The same procedure for Saha and for its ceiling: a short warm-up at half the
+first rate (uncounted; its requests are real and count in `ok`), then steps of
+`step_seconds` at `start`, `start * factor`, ... (open model,
+bench.harness.loadgen). A step is held when every request got an OK answer
+(none shed, refused or failed) and p99 stayed under `p99_limit_ms`. After the
+first step not held, steps halfway between the highest held and the lowest
+not held, while those are more than 20% apart. The figure is the highest rate
+held: every request offered at it was accepted within the p99 bound (a step's
+achieved rate, in the details, is a little lower: its elapsed time includes
+the last answers' latency). Request numbers run on across steps
+(`make_request(i)` gets a fresh i every time), so each request is distinct.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.harness.context import Deadline
+from bench.harness.loadgen import Request, Stats, run_open
+
+WARMUP_SECONDS = 2.0
+
+
+@dataclass
+class Capacity:
+    best_rate: float = 0.0  # the highest offered rate held
+    best: Stats | None = None  # that step's figures
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    ok: int = 0  # OK answers over every step, the warm-up's included
+    bodies: list[bytes] = field(default_factory=list)  # every answer's, when kept
+
+    def details(self) -> dict[str, Any]:
+        best = self.best.summary() if self.best is not None else {}
+        return {"held_per_s": self.best_rate, **best, "steps": self.steps}
+
+
+def held(stats: Stats, planned: int, p99_limit_ms: float) -> bool:
+    return (
+        stats.ok == planned
+        and stats.errors == 0
+        and stats.shed == 0
+        and stats.p99_ms <= p99_limit_ms
+    )
+
+
+def find_capacity(
+    *,
+    port: int,
+    make_request: Callable[[int], Request],
+    deadline: Deadline,
+    start: float,
+    step_seconds: float,
+    connections: int,
+    factor: float = 2.0,
+    max_rate: float = 5000.0,
+    p99_limit_ms: float = 1000.0,
+    ok_statuses: tuple[int, ...] = (200, 201),
+    keep_bodies: bool = False,
+    log: Callable[[str], None] = print,
+) -> Capacity:
+    found = Capacity()
+    offset = 0
+    good, bad = 0.0, 0.0
+    rate, warmup = start / 2, True
+    while rate and deadline.remaining > step_seconds + 5:
+        seconds = WARMUP_SECONDS if warmup else step_seconds
+        planned = max(1, round(rate * seconds))
+        first = offset
+        stats = asyncio.run(
+            run_open(
+                host="127.0.0.1",
+                port=port,
+                make_request=lambda i, first=first: make_request(first + i),
+                rate=rate,
+                duration=seconds,
+                max_requests=planned,
+                connections=connections,
+                max_in_flight=max(200, int(rate * 2)),
+                drain=min(15.0, max(1.0, deadline.remaining - 1)),
+                ok_statuses=ok_statuses,
+                keep_bodies=keep_bodies,
+            )
+        )
+        offset += planned
+        found.ok += stats.ok
+        found.bodies += stats.bodies
+        if warmup:
+            log(f"  warm-up at {rate:g}/s: {stats.ok} of {planned} OK, p99 {stats.p99_ms:.0f} ms")
+            rate, warmup = start, False
+            continue
+        ok = held(stats, planned, p99_limit_ms)
+        found.steps.append({"offered_per_s": rate, "held": ok, **stats.summary()})
+        log(
+            f"  {rate:7.1f}/s offered: {stats.achieved_rate:7.1f}/s ok, p50 {stats.p50_ms:.0f} ms,"
+            f" p99 {stats.p99_ms:.0f} ms, errors {stats.errors}, shed {stats.shed}"
+            f"{'' if ok else '  (not held)'}"
+        )
+        if ok:
+            good = max(good, rate)
+            if rate > found.best_rate:
+                found.best_rate, found.best = rate, stats
+        else:
+            bad = min(bad, rate) if bad else rate
+        time.sleep(1.0)  # let the server settle between steps
+        if not bad:
+            rate = rate * factor if rate * factor <= max_rate else 0.0
+        elif good and bad / good > 1.2:
+            rate = round((good + bad) / 2, 1)
+        elif not good and rate > start / 8:
+            rate = round(rate / 2, 1)  # not even the first step held: lower
+        else:
+            rate = 0.0
+    return found
