@@ -57,7 +57,10 @@ def organization_view(
                 raise PermissionDenied
             request.organization = organization  # type: ignore[attr-defined]
             request.membership = membership  # type: ignore[attr-defined]
-            request.session[LAST_ORGANIZATION_KEY] = organization.slug
+            if request.session.get(LAST_ORGANIZATION_KEY) != organization.slug:
+                # Written only when it changes: an unchanged session is not saved again,
+                # which spares a write on every scan at the gate.
+                request.session[LAST_ORGANIZATION_KEY] = organization.slug
             # Times on an organization's pages are in its own time zone.
             with timezone.override(zoneinfo.ZoneInfo(organization.time_zone)):
                 return view(request, *args, **kwargs)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import zoneinfo
+from typing import Any
 
 import pytest
 from django.core import mail
@@ -352,3 +353,20 @@ def test_a_member_without_member_management_can_leave_from_the_dashboard(owner, 
     assert leave in client.get(url("dashboard", owner.organization)).content.decode()
     assert client.post(leave)["Location"] == reverse("organizations:home")
     assert not Membership.objects.filter(pk=organizer.membership.pk).exists()
+
+
+def test_an_organization_page_does_not_save_an_unchanged_session(owner: Any) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = owner.mfa_client()
+    url = f"/manage/{owner.organization.slug}/"
+    client.get(url)  # the first visit remembers the organization
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    writes = [
+        query["sql"]
+        for query in captured.captured_queries
+        if "django_session" in query["sql"] and not query["sql"].startswith("SELECT")
+    ]
+    assert writes == []
