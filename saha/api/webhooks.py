@@ -43,6 +43,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -77,13 +79,58 @@ SECRET_PREFIX = "whsec_"  # noqa: S105 (a prefix, not a secret)
 
 
 class WebhookError(Exception):
-    """Any failure to reach an endpoint; `code` is stable, the message is for people."""
+    """Any failure to reach an endpoint; `code` is stable, the message is for people
+    (in the language active where it was raised), `detail` technical and untranslated."""
 
-    def __init__(self, code: str, message: str, *, status: int | None = None) -> None:
+    def __init__(
+        self, code: str, message: str, *, status: int | None = None, detail: str = ""
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
+        self.detail = detail
+
+
+# The delivery log keeps "<code>: <detail>" (or the bare code) in `last_error`: the
+# worker's language is nobody's, so the words are chosen when the log is shown. A
+# label with %s takes the detail; None: the HTTP status beside it says it all.
+SKIPPED = "skipped"
+ERROR_LABELS: dict[str, Any] = {
+    "timeout": gettext_lazy("No answer in time."),
+    "connection": gettext_lazy("Could not connect: %s"),
+    "http_status": None,
+    "inactive": gettext_lazy("The endpoint is switched off."),
+    "render": gettext_lazy("Could not prepare: %s"),
+    SKIPPED: gettext_lazy("Not sent: what this event was about is gone or has changed since."),
+    "bad_url": gettext_lazy("This is not a valid address."),
+    "bad_scheme": gettext_lazy("Only http:// and https:// addresses can be used."),
+    "unknown_host": gettext_lazy("This host name could not be found."),
+    "private_address": gettext_lazy(
+        "This address is on a private or local network; webhooks cannot be sent there."
+    ),
+}
+
+
+def stored_error(code: str, detail: str = "") -> str:
+    """What `last_error` keeps: the stable code, then the untranslated detail."""
+    return (f"{code}: {detail}" if detail else code)[:300]
+
+
+def shown_error(last_error: str) -> str:
+    """A stored `last_error` in the active language, as HTML, the technical detail
+    isolated left to right; a text stored before codes were is shown as it is."""
+    code, _colon, detail = last_error.partition(": ")
+    if code not in ERROR_LABELS:
+        return conditional_escape(last_error)
+    label = ERROR_LABELS[code]
+    if label is None:
+        return ""
+    words = str(label)
+    if "%s" not in words:
+        return conditional_escape(words)
+    technical = format_html('<bdi dir="ltr">{}</bdi>', detail)
+    return mark_safe(conditional_escape(words) % technical)  # noqa: S308 - escaped above
 
 
 # --- The outside call ----------------------------------------------------------------
@@ -180,7 +227,10 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float = TIM
     except TimeoutError as error:
         raise WebhookError("timeout", _("No answer in time.")) from error
     except (OSError, http.client.HTTPException) as error:
-        raise WebhookError("connection", _("Could not connect: %s") % error) from error
+        detail = str(error)
+        raise WebhookError(
+            "connection", _("Could not connect: %s") % detail, detail=detail
+        ) from error
     finally:
         connection.close()
     if not 200 <= response.status < 300:
@@ -355,7 +405,9 @@ def attempt(delivery_id: int) -> str | None:
         payload = _payload(row)
     except Exception as error:  # a bug in a representation: retried, then given up
         log.exception("webhook %s: could not render %s", row.pk, row.event_type)
-        return _record(row, error=WebhookError("render", _("Could not prepare: %s") % error))
+        detail = f"{type(error).__name__}: {error}"
+        failed = WebhookError("render", _("Could not prepare: %s") % detail, detail=detail)
+        return _record(row, error=failed)
     if payload is None:
         return _skip(row)
     row.payload = payload
@@ -396,7 +448,7 @@ def _skip(row: WebhookDelivery) -> str:
         state=DeliveryState.SKIPPED,
         next_attempt_at=timezone.now(),
         last_status=None,
-        last_error=_("Not sent: what this event was about is gone or has changed since.")[:300],
+        last_error=stored_error(SKIPPED),
     )
     log.info("webhook %s: %s %s no longer to tell", row.pk, row.event_type, row.object_id)
     return DeliveryState.SKIPPED
@@ -420,7 +472,7 @@ def _record(
         state=state,
         next_attempt_at=now + dt.timedelta(seconds=delay),
         last_status=error.status,
-        last_error=error.message[:300],
+        last_error=stored_error(error.code, error.detail),
     )
     log.info("webhook %s to endpoint %s: %s", row.pk, row.endpoint_id, error.code)
     return state

@@ -206,14 +206,15 @@ def signup(*, organization: Organization, actor: str, data: Any, anonymous: bool
     """The person signup helper: find by email, then phone, or create; merge; tag.
 
     With a token, what is sent overwrites what the person had (Action Network's
-    merge), tags are added and removed, and statuses subscribe or unsubscribe.
+    merge), tags are added and removed, and statuses subscribe or unsubscribe;
+    a null or "" fills nothing and removes nothing (only a PUT removes).
     `anonymous` (the public helper, no token): the data was typed by anyone, so
-    it only fills what is empty (`upsert_person`), tags nobody, and records a
-    `subscribed` status only for a person it created: a stranger never speaks
-    for someone who is already known, who may have unsubscribed.
+    it changes nothing of a person it finds (`upsert_person`), tags nobody, and
+    records a `subscribed` status only for a person it created: a stranger never
+    speaks for someone who is already known, who may have unsubscribed.
     """
     sent = validated(SignupInput, data)
-    changes = person_changes(organization, dict(sent["person"]))
+    changes = person_changes(organization, dict(sent["person"])).without_removals()
     with transaction.atomic():
         result = upsert_person(
             organization=organization,

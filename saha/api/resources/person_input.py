@@ -8,6 +8,9 @@ signatures). The rules:
   `locality`, `region` (100), `postal_code` (20), `country` (two letters):
   absent leaves a field as it is; null or "" removes it (a PUT) or fills
   nothing (a sign-up).
+- Only a PUT removes: on the signup helper (with a token or without) and on
+  the record helpers, null, "" or [] fills nothing and removes nothing, for
+  every field below too (`PersonChanges.without_removals`).
 - `email_addresses`, `phone_numbers`, `postal_addresses`: at most 10 each, the
   `primary` one first; null is an empty list.
 - An address's or number's `status`: Action Network's words ("subscribed",
@@ -17,11 +20,12 @@ signatures). The rules:
   statuses are a 400 `conflicting_status`, since consent is kept per channel.
 - `languages_spoken`: any codes (at most 10); the first one Saha speaks
   (settings.LANGUAGES, "en-GB" counting as "en") becomes the person's
-  language, a list naming none of them changes nothing, null or [] removes it.
+  language, a list naming none of them changes nothing, null or [] removes it
+  (a PUT).
 - `custom_fields`: `{key: text, number, true/false or null}`, at most 100; a
   key the organization has no field for is left out (as an import leaves it),
   a value is converted as the field's kind says (a 400 `invalid_<kind>` when
-  it does not fit), null or "" removes it.
+  it does not fit), null or "" removes it (a PUT).
 
 DRF's CharField already refuses NUL and lone surrogates; custom field values
 (JSON of any type) are checked for them here.
@@ -29,7 +33,7 @@ DRF's CharField already refuses NUL and lone surrogates; custom field values
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
@@ -193,6 +197,15 @@ class PersonChanges:
     phones: list[str] = field(default_factory=list)
     statuses: dict[str, str] = field(default_factory=dict)
 
+    def without_removals(self) -> PersonChanges:
+        """What a sign-up or a record helper does with them: a null or "" fills nothing
+        and removes nothing (only a PUT removes what it nulls)."""
+        return replace(
+            self,
+            profile={name: value for name, value in self.profile.items() if value},
+            custom={key: value for key, value in self.custom.items() if value is not None},
+        )
+
 
 def _primary_first(entries: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     return sorted(entries or [], key=lambda entry: not entry.get("primary", False))
@@ -272,11 +285,12 @@ def person_changes(organization: Organization, person: dict[str, Any]) -> Person
 def person_data(changes: PersonChanges, consents: list[ConsentGrant] | None = None) -> PersonData:
     """What `upsert_person` takes: the primary contacts, what was filled in, no tags
     (tags go through `tag_people`, which audits them) and the given consents."""
-    filled: dict[str, Any] = {name: value for name, value in changes.profile.items() if value}
+    changes = changes.without_removals()
+    filled: dict[str, Any] = changes.profile
     return PersonData(
         email=changes.emails[0] if changes.emails else "",
         phone=changes.phones[0] if changes.phones else "",
-        custom_fields={k: v for k, v in changes.custom.items() if v is not None},
+        custom_fields=changes.custom,
         consents=consents or [],
         **filled,
     )

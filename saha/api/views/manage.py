@@ -134,7 +134,10 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
     endpoints = WebhookEndpoint.objects.for_org(_organization(request)).select_related("created_by")
     labels = webhooks.EVENT_TYPES
     rows = [(e, [labels.get(t, t) for t in e.event_types or []]) for e in endpoints]
-    return render(request, "api/webhooks.html", {"endpoints": rows, "tab": "webhooks"})
+    # What the page promises is what the retries add up to (about 15 hours).
+    retry_hours = round(sum(webhooks.RETRY_DELAYS) / 3600)
+    context = {"endpoints": rows, "retry_hours": retry_hours, "tab": "webhooks"}
+    return render(request, "api/webhooks.html", context)
 
 
 @never_cache
@@ -167,7 +170,8 @@ def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "endpoint": endpoint,
         "events": [labels.get(t, t) for t in endpoint.event_types or []],
-        "deliveries": page[:LOG_PAGE],
+        # Each row with its last error in the reader's language (stored as a code).
+        "deliveries": [(row, webhooks.shown_error(row.last_error)) for row in page[:LOG_PAGE]],
         "older": page[LOG_PAGE - 1].pk if len(page) > LOG_PAGE else None,
         "tab": "webhooks",
     }

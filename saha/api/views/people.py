@@ -7,9 +7,11 @@ The signup helper is also a public helper: without a token, `POST
 /people?organization=<slug>` is taken only when that organization turned
 public helpers on, and then always answers `200 {}`, whatever happened (an
 unknown organization, helpers off, bad data, the rate limit), so it tells a
-stranger nothing. What it carries is treated as typed by anyone: it fills only
-what is empty, tags nobody, and a `subscribed` status counts only for a person
-it creates. One rate limit per client address covers every public helper
+stranger nothing. What it carries is treated as typed by anyone: it creates a
+person it does not find, changes nothing of a person it finds (no field, no
+contact), tags nobody, and a `subscribed` status counts only for a person it
+creates. With a token or without, a null or "" removes nothing: only a PUT
+removes. One rate limit per client address covers every public helper
 (`over_public_limit`). With a token, `add_tags` and `remove_tags` need tags:write
 besides people:write.
 """
