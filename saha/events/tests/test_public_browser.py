@@ -150,7 +150,11 @@ def test_show_map_draws_the_event_and_nothing_is_asked_of_the_tile_server_before
     marker = page.locator(".map-canvas .leaflet-marker-icon")
     expect(marker).to_have_count(1)
     expect(marker).to_have_attribute("src", re.compile(r"^/static/vendor/leaflet/images/"))
-    assert marker.evaluate("img => img.complete && img.naturalWidth > 0")
+    # The marker's image is served by Saha itself; wait for it to load (on a busy machine
+    # it may still be on its way when the element appears).
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=marker.element_handle(), timeout=15_000
+    )
     expect(page.locator(".map-canvas .leaflet-tile-loaded").first).to_be_visible()
     expect(button).to_be_hidden()
     check_page(page, language)
