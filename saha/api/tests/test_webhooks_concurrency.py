@@ -6,41 +6,18 @@ a real loopback server that counts what it gets."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connections
 
 from saha.api import webhooks
 from saha.api.models import DeliveryState, WebhookDelivery
 from saha.api.tests.conftest import Receiver, make_delivery, make_endpoint
 from saha.supporters.tests.people_factories import postgres_only
+from saha.testing.concurrency import at_once
 
 pytestmark = [postgres_only, pytest.mark.django_db(transaction=True)]
 ROUNDS = 5
-
-
-def at_once(*calls: Callable[[], Any]) -> list[Any]:
-    """Run the calls in threads released together; each result, or the error it raised."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[index] = calls[index]()
-        except BaseException as error:
-            results[index] = error
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def test_two_workers_send_one_attempt_once(

@@ -5,45 +5,21 @@ one barrier."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 import pytest
-from django.db import connections
 
 from saha.core.errors import DomainError
 from saha.supporters.services import PersonData
 from saha.supporters.tests.people_factories import postgres_only
+from saha.testing.concurrency import at_once
 from saha.volunteers import services
 from saha.volunteers.models import Assignment, AssignmentStatus, Need, Shift
 from saha.volunteers.tests.helpers import make_event, make_need, make_offer, offered
 
 pytestmark = [postgres_only, pytest.mark.django_db(transaction=True)]
 ROUNDS = 5
-
-
-def at_once(*calls: Callable[[], Any]) -> list[Any]:
-    """Run the calls in threads released together; each result, or the error it raised."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[index] = calls[index]()
-        except BaseException as error:
-            results[index] = error
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 def codes(results: list[Any]) -> list[str]:
