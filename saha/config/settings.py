@@ -71,7 +71,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "saha.accounts.middleware.SessionActivityMiddleware",
     "saha.core.middleware.DomainErrorMiddleware",
 ]
 
@@ -295,6 +295,9 @@ MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG
 MFA_PASSKEY_LOGIN_ENABLED = False
 # Members see where they are signed in and can end a session on a lost phone.
 USERSESSIONS_TRACK_ACTIVITY = True
+# ... recorded at most this often per session (and at once when its address or
+# browser changes): allauth's own middleware writes on every request.
+SAHA_SESSION_ACTIVITY_SECONDS = env.get_int("SAHA_SESSION_ACTIVITY_SECONDS", 60, minimum=0)
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.ScryptPasswordHasher",
