@@ -8,4 +8,4 @@ class ApiConfig(AppConfig):
     verbose_name = _("Open API")
 
     def ready(self) -> None:
-        from saha.api import receivers  # noqa: F401  (webhooks listen to the audit log)
+        from saha.api import public_rows, receivers  # noqa: F401  (signal receivers)

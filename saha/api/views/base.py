@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from saha.api import background, filters, hal, scopes
 from saha.api.auth import logged_path
 from saha.api.errors import ApiError
-from saha.api.models import ApiSettings, ApiToken
+from saha.api.models import ApiToken
 from saha.api.resources.consent import PUBLIC_HELPER
 from saha.api.tokens import actor_of
 from saha.core import audit, ratelimit
@@ -84,10 +84,6 @@ def over_public_limit(request: Request) -> bool:
         window=60,
     )
     return over is not None
-
-
-def public_helpers_on(organization: Organization) -> bool:
-    return ApiSettings.objects.filter(organization=organization, public_helpers=True).exists()
 
 
 def public_record(

@@ -35,6 +35,7 @@ from rest_framework.response import Response
 
 from saha.api import background, hal
 from saha.api.errors import ApiError
+from saha.api.public_rows import helpers_on
 from saha.api.resources import event_input, person_input
 from saha.api.resources import events as resources
 from saha.api.views.base import (
@@ -48,7 +49,6 @@ from saha.api.views.base import (
     operation,
     org_row,
     page,
-    public_helpers_on,
     public_record,
     row_or_404,
     validated,
@@ -370,6 +370,7 @@ def _public_event(event_id: str) -> Event | None:
     event = (
         Event.objects.select_related("organization")
         .filter(
+            helpers_on(),
             uuid=value,
             status=EventStatus.PUBLISHED,
             visibility=Visibility.PUBLIC,
@@ -377,8 +378,6 @@ def _public_event(event_id: str) -> Event | None:
         )
         .first()
     )
-    if event is None or not public_helpers_on(event.organization):
-        return None
     return event
 
 

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from saha.api import background, hal
+from saha.api import background, hal, public_rows
 from saha.api.resources import event_input, person_input, petition_input
 from saha.api.resources import petitions as resources
 from saha.api.views.base import (
@@ -40,7 +40,6 @@ from saha.api.views.base import (
     operation,
     org_row,
     page,
-    public_helpers_on,
     public_record,
     row_or_404,
     validated,
@@ -293,12 +292,8 @@ def _public_petition(petition_id: str) -> Petition | None:
     value = hal.parse_id(petition_id)
     if value is None:
         return None
-    petition = (
-        Petition.objects.select_related("organization")
-        .filter(uuid=value, status=PetitionStatus.OPEN)
-        .first()
-    )
-    if petition is None or not petition.is_open or not public_helpers_on(petition.organization):
+    petition = public_rows.open_petition(value)
+    if petition is None or not petition.is_open:  # is_open: a deadline passed since
         return None
     return petition
 
