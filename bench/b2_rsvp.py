@@ -20,7 +20,7 @@ each rate so that the machine's noise falls on both alike:
 Each rate runs for a few seconds with C = the requests offered, so an event
 ends exactly full when every request was taken. A side that falls behind its
 offered rate (answers under 85 % of it) has found its limit and is offered no
-higher rate. Then a race for the last places: 2C requests at the top rate for
+higher rate. Then a race for the last places: 2C requests at RACE_RATE for
 C places on each side.
 
 Both get the same Redis as their cache, as the production stack runs
@@ -54,6 +54,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.harness import profile as profiling
 from bench.harness.context import Context
 from bench.harness.loadgen import Request, Stats, run_open
 from bench.harness.results import Result
@@ -65,7 +66,9 @@ IDS = ["B2"]
 # `python -m bench.peers.pretix prepare` does it beforehand.
 BUDGET = 420 if peer.looks_prepared() else 1200
 WORKERS, THREADS = 2, 8
-RATES = (5, 10, 20, 40, 80)  # offered per second, the same to both
+RATES = (5, 10, 20, 40, 80, 160, 320)  # offered per second, the same to both
+RACE_RATE = 80  # the race's 2 x RACE_PLACES requests, offered at this rate to both
+PROFILED_RATE = 40  # with BENCH_PROFILE=1, py-spy samples Saha's workers at this step
 STEP_SECONDS = 10.0
 SATURATED = 0.85  # answered under this share of the offered rate: the side's limit
 RACE_PLACES = 50
@@ -351,7 +354,7 @@ def run(ctx: Context) -> list[Result]:
     step_seconds = STEP_SECONDS / 2.5 if ctx.quick else STEP_SECONDS
     plan = [(rate, max(10, round(rate * step_seconds))) for rate in RATES]
     race = ctx.size(RACE_PLACES, minimum=20)
-    top = RATES[-1]
+    profile = ctx.var_dir / "b2-saha.pyspy.txt"
 
     redis = start_redis(ctx)
     redis_url = f"redis://127.0.0.1:{redis.port}" if redis else ""
@@ -396,7 +399,13 @@ def run(ctx: Context) -> list[Result]:
                 ctx.log(f"out of time before {side} at {rate}/s")
                 continue
             if side == "saha":
+                profiler = None
+                if rate == PROFILED_RATE and profiling.wanted():
+                    profiler = profiling.start(
+                        us.server.process.pid, profile, seconds=step_seconds, subprocesses=True
+                    )
                 step = us.step(f"r{rate}", rate, count, count, deadline)
+                profiling.finish(profiler)
             else:
                 step = them.step(f"b2-{stamp}-r{rate}", f"r{rate}", rate, count, count, deadline)
             done.append(step)
@@ -406,8 +415,8 @@ def run(ctx: Context) -> list[Result]:
                 f"stored {step.stored}/{step.capacity}"
             )
     races = {
-        "saha": us.step("race", top, 2 * race, race, deadline),
-        "pretix": them.step(f"b2-{stamp}-race", "race", top, 2 * race, race, deadline),
+        "saha": us.step("race", RACE_RATE, 2 * race, race, deadline),
+        "pretix": them.step(f"b2-{stamp}-race", "race", RACE_RATE, 2 * race, race, deadline),
     }
     for side, step in races.items():
         ctx.log(
@@ -473,6 +482,7 @@ def run(ctx: Context) -> list[Result]:
             "driver_connections": CONNECTIONS,
             "setup_seconds": round(prepared_at - began, 1),
             "measure_seconds": round(measured, 1),
+            **({"profile": profiling.top(profile)} if profiling.wanted() else {}),
             **({"problems": problems} if problems else {}),
         },
     )

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.harness import profile as profiling
 from bench.harness.fanout_ceiling import push
 from bench.harness.fanout_smtp import Sink
 from bench.harness.people_db import migrated_copy
@@ -202,31 +203,8 @@ def fan_out(
         sender.wait(timeout=60)
         ctx.log(f"broadcast {broadcast_id} sent to {recipients:,} people, {len(workers)} workers")
         if profile is not None:
-            # py-spy attached to the first worker for a while (BENCH_PROFILE=1):
-            # collapsed stacks, one line per stack with its sample count.
-            profiler = subprocess.Popen(  # noqa: S603
-                [
-                    *(
-                        str(Path(sys.executable).with_name("py-spy")),
-                        "record",
-                        "--pid",
-                        str(workers[0].pid),
-                        "--duration",
-                        "20",
-                    ),
-                    *(
-                        "--rate",
-                        "200",
-                        "--format",
-                        "raw",
-                        "--output",
-                        str(profile),
-                        "--nonblocking",
-                    ),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+            # py-spy attached to the first worker for a while (BENCH_PROFILE=1).
+            profiler = profiling.start(workers[0].pid, profile, seconds=20)
 
         next_kill = started + kill_every if kill_every else float("inf")
         restarts: list[tuple[float, int]] = []
@@ -277,8 +255,7 @@ def fan_out(
                     restarts.remove((when, k))
             time.sleep(POLL)
     finally:
-        if profiler is not None:
-            profiler.wait(timeout=60)
+        profiling.finish(profiler)
         if sender.poll() is None:
             sender.kill()
         for worker in workers:
@@ -336,7 +313,7 @@ def run(ctx: Any, *, recipients: int | None = None, kill_every: float = KILL_EVE
         # size a guess, 5 kB), then up to 30,000 of the size B3 sent.
         before = push(sink.port, min(n, 20_000), 5000, WORKERS)
         sink.reset()
-        profile = ctx.var_dir / "b3-worker.pyspy.txt" if os.environ.get("BENCH_PROFILE") else None
+        profile = ctx.var_dir / "b3-worker.pyspy.txt" if profiling.wanted() else None
         b3 = fan_out(
             ctx, url, sink, n, language="", kill_every=None, budget=at_most(240), profile=profile
         )
