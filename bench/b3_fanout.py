@@ -362,6 +362,7 @@ def run(ctx: Any, *, recipients: int | None = None, kill_every: float = KILL_EVE
                 "peak_rss_mb_at_tenth": b3.rss_at_tenth_mb,
                 "flagged_resends": b3.resends - len(b3.unflagged),
                 "timed_out": b3.timed_out,
+                **({"profile": profiling.top(profile)} if profile else {}),
             },
         ),
         Result(

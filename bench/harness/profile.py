@@ -2,10 +2,9 @@
 
 `start` samples a process (and with `subprocesses`, gunicorn's workers under
 their master) for `seconds` into collapsed stacks: one line per distinct stack,
-`frame;frame;... count`. `top` turns that file into the share of samples in
-which each of Saha's own functions (and Django's, DRF's, psycopg's) appears
-anywhere on the stack, so a function that waits on the database shows with
-everything it waits for under it. The file stays in var/bench/ for a flame graph
+`frame;frame;... count`. `top` turns that file into shares of the busy
+samples: each of Saha's functions anywhere on the stack, and the innermost
+frames. The file stays in var/bench/ for a flame graph
 (`py-spy` can render one from it, or speedscope.app).
 """
 
@@ -16,8 +15,7 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
-
-WANTED = ("saha/", "django/", "rest_framework/", "psycopg/", "allauth/", "smtplib")
+from typing import Any
 
 
 def wanted() -> bool:
@@ -57,31 +55,49 @@ def finish(profiler: subprocess.Popen[bytes] | None, timeout: float = 60) -> Non
         profiler.kill()
 
 
-def top(output: Path, limit: int = 25) -> list[tuple[str, float]]:
-    """(function (file:line), share of all samples) for the `limit` most seen."""
+def top(output: Path, limit: int = 20) -> dict[str, Any]:
+    """What the samples show, counted over the busy ones (a Saha frame on the stack;
+    the others are idle threads waiting for a request):
+
+    - `saha`: each of Saha's functions, with the share of busy samples in which it
+      is anywhere on the stack (so with everything it waits for under it);
+    - `leaves`: the innermost frame of each busy sample (what the CPU, or the wait,
+      was actually in: psycopg's socket wait, Django's SQL compiler, ...).
+    """
     if not output.exists():
-        return []
-    seen: Counter[str] = Counter()
-    total = 0
+        return {}
+    saha: Counter[str] = Counter()
+    leaves: Counter[str] = Counter()
+    total = busy = 0
     for line in output.read_text(errors="replace").splitlines():
         stack, _sep, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
-        samples = int(count)
+        samples, frames = int(count), stack.split(";")
         total += samples
-        frames = {frame for frame in stack.split(";") if any(w in frame for w in WANTED)}
-        for frame in frames:
-            seen[_short(frame)] += samples
-    if not total:
-        return []
-    return [(frame, round(n / total, 3)) for frame, n in seen.most_common(limit)]
+        own = {_short(frame) for frame in frames if "saha/" in frame}
+        if not own:
+            continue
+        busy += samples
+        saha.update({frame: samples for frame in own})
+        leaves[_short(frames[-1])] += samples
+    if not busy:
+        return {}
+    return {
+        "samples": total,
+        "busy_samples": busy,
+        "saha": [(frame, round(n / busy, 3)) for frame, n in saha.most_common(limit)],
+        "leaves": [(frame, round(n / busy, 3)) for frame, n in leaves.most_common(limit)],
+    }
 
 
 def _short(frame: str) -> str:
-    """`handle (saha/api/views/base.py:120)` from py-spy's longer frame text."""
-    for marker in WANTED:
-        at = frame.find(marker)
-        if at >= 0:
-            name = frame.split(" (", 1)[0]
-            return f"{name} ({frame[at:].rstrip(')')})"
-    return frame
+    """`rsvp (saha/events/services.py)` from py-spy's frame with its full path."""
+    name, _sep, where = frame.partition(" (")
+    for marker in ("site-packages/", "/work/", "/lib/python"):
+        if marker in where:
+            where = where.split(marker, 1)[1]
+    for marker in ("main/", "python3.11/"):
+        if where.startswith(marker):
+            where = where[len(marker) :]
+    return f"{name} ({where.rstrip(')')})" if where else name
