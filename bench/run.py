@@ -172,14 +172,16 @@ def main() -> int:
 
     at_start = machine()  # the load average before the suite adds its own
     began = time.monotonic()
-    runs, failed = [], {}
+    runs, failed, each = [], {}, []
     for number in range(args.repeat):
         if args.repeat > 1:
             ctx.log(f"run {number + 1} of {args.repeat}")
+        run_began = time.monotonic()
         results, failures = run_suite(selected, ctx)
+        each.append(time.monotonic() - run_began)
         runs.append(results)
         failed.update(failures)
-    took = time.monotonic() - began
+    took = max(each)  # one run of the suite: what the 20 min bound is about
 
     results = runs[-1]
     path = RESULTS / ("quick.json" if args.quick else "latest.json")
@@ -189,6 +191,7 @@ def main() -> int:
         "quick": args.quick,
         "suite_seconds": round(took, 1),
         "runs": args.repeat,
+        **({"run_seconds": [round(t, 1) for t in each]} if args.repeat > 1 else {}),
         "failed": failed,
     }
     if args.repeat > 1:
@@ -200,7 +203,7 @@ def main() -> int:
         document["benchmarks"] = dict(sorted({**previous, **document["benchmarks"]}.items()))
         document["carried_over"] = sorted(previous)
         path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-    ctx.log(f"wrote {path.relative_to(ROOT)} after {took:.0f} s")
+    ctx.log(f"wrote {path.relative_to(ROOT)} after {time.monotonic() - began:.0f} s")
     if not args.quick and not args.no_docs:
         docs.update(ROOT / "docs" / "performance.md", document)
         ctx.log("updated the table in docs/performance.md")

@@ -51,7 +51,13 @@ def machine_line(document: dict[str, Any]) -> str:
     return (
         f"Measured {document.get('date', '?')} on {m.get('cpu', '?')}, {m.get('cores', '?')} "
         f"cores, {m.get('memory_gb', '?')} GB, Python {m.get('python', '?')}{load_text}; "
-        f"the suite took {_number(document.get('suite_seconds'))} s."
+        + (
+            f"the suite ran {document['runs']} times, taking "
+            + " and ".join(f"{_number(t)} s" for t in document["run_seconds"])
+            + " (the table is the last run's)."
+            if document.get("run_seconds")
+            else f"the suite took {_number(document.get('suite_seconds'))} s."
+        )
     )
 
 
@@ -78,9 +84,17 @@ def render(document: dict[str, Any]) -> str:
         lines.append(f"| {key} | failed: {reason.replace('|', '/')} | | | | | | |")
     noise = document.get("noise") or {}
     if noise:
-        lines += ["", "Noise: the same suite run twice, each ratio's spread ((max - min) / mean):"]
+        lines += [
+            "",
+            f"Noise: the suite run {document.get('runs', 2)} times in a row, each ratio in each "
+            "run and its spread ((max - min) / mean):",
+        ]
         lines.append(
-            ", ".join(f"{key} {band['spread']:.0%}" for key, band in sorted(noise.items())) + "."
+            "; ".join(
+                f"{key} {' and '.join(_number(r) for r in band['ratios'])} ({band['spread']:.0%})"
+                for key, band in sorted(noise.items())
+            )
+            + "."
         )
     return "\n".join(lines)
 
