@@ -99,7 +99,7 @@ class Person(OrganizationOwned):
         verbose_name = _("person")
         verbose_name_plural = _("people")
         # Few indexes on purpose: each one slows every imported row, and a
-        # segment over a large share of people scans anyway (docs/performance.md).
+        # segment over a large share of people scans anyway (docs/performance-scripts.md).
         indexes = [
             models.Index(fields=["organization", "-id"], name="person_org_id"),
             models.Index(

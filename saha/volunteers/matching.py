@@ -21,7 +21,7 @@ People already invited to, accepting, waiting on or having declined this need ar
 left out. The statement joins the pool of offers to the dates, the attendance records
 and the other commitments, each grouped once by the database and hash-joined, instead
 of a subquery per offer: that is what keeps 100,000 offers within half a second on
-PostgreSQL (docs/performance.md). The reasons' texts are then written in Python for
+PostgreSQL (docs/performance-scripts.md). The reasons' texts are then written in Python for
 the rows shown; their points are the database's.
 """
 
@@ -409,7 +409,7 @@ def _ranked(need: Need, when: NeedTime, region: str, limit: int) -> list[dict[st
         if serial:
             # Parallel workers each build their own copy of the grouped tables' hashes
             # and start slowly: measured, one process was as fast at the median and far
-            # steadier (docs/performance.md). For this statement only.
+            # steadier (docs/performance-scripts.md). For this statement only.
             cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         cursor.execute(sql, params)
         names = [column[0] for column in cursor.description]
