@@ -90,8 +90,8 @@ def run(ctx: Any, *, rows: int | None = None, budget_seconds: float = 300) -> li
     budget = ctx.deadline(budget_seconds)
     path = csv_file(n)
     url = migrated_copy(ctx, "h3_people")
-    ceiling, copied = copy_rate(url, path)
-    ctx.log(f"B5 ceiling: COPY {copied:,} rows at {ceiling:,.0f} rows/s")
+    before, copied = copy_rate(url, path)
+    ctx.log(f"B5 ceiling: COPY {copied:,} rows at {before:,.0f} rows/s")
     timeout = max(30.0, budget.remaining + 45)  # bench/run.py's grace is 60 s
     try:
         child = subprocess.run(  # noqa: S603
@@ -115,6 +115,11 @@ def run(ctx: Any, *, rows: int | None = None, budget_seconds: float = 300) -> li
         f"B5: {imported['rows']:,} rows in {imported['seconds']:.1f} s, {rate:,.0f} rows/s, "
         f"{imported['peak_rss_mb']} MB"
     )
+    # The ceiling is the better of two COPYs, one before the import and one after:
+    # a COPY lasts seconds, and one slow moment of the machine halved it once.
+    after, _rows = copy_rate(url, path)
+    ceiling = max(before, after)
+    ctx.log(f"B5 ceiling: COPY again at {after:,.0f} rows/s; the better of the two counts")
     direct = {name: s["sql_median_ms"] for name, s in segments.items()}
     orm_total = sum(s["median_ms"] for s in segments.values())
     sql_total = sum(direct.values())
@@ -135,6 +140,7 @@ def run(ctx: Any, *, rows: int | None = None, budget_seconds: float = 300) -> li
                 "problems": imported["problems"],
                 "seconds": round(imported["seconds"], 2),
                 "file_mb": round(path.stat().st_size / 1e6, 1),
+                "ceiling_runs_per_s": [round(before), round(after)],
                 "rss_limit_mb": 300,
             },
         ),

@@ -6,7 +6,7 @@ first rate (uncounted; its requests are real and count in `ok`), then steps of
 bench.harness.loadgen). A step is held when every request got an OK answer
 (none shed, refused or failed) and p99 stayed under `p99_limit_ms`. After the
 first step not held, steps halfway between the highest held and the lowest
-not held, while those are more than 20% apart. The figure is the highest rate
+not held, while those are more than 10% apart (RESOLUTION). The figure is the highest rate
 held: every request offered at it was accepted within the p99 bound (a step's
 achieved rate, in the details, is a little lower: its elapsed time includes
 the last answers' latency). Request numbers run on across steps
@@ -25,6 +25,7 @@ from bench.harness.context import Deadline
 from bench.harness.loadgen import Request, Stats, run_open
 
 WARMUP_SECONDS = 2.0
+RESOLUTION = 1.1  # bisect until the lowest rate not held is within 10% of the highest held
 
 
 @dataclass
@@ -110,7 +111,7 @@ def find_capacity(
         time.sleep(1.0)  # let the server settle between steps
         if not bad:
             rate = rate * factor if rate * factor <= max_rate else 0.0
-        elif good and bad / good > 1.2:
+        elif good and bad / good > RESOLUTION:
             rate = round((good + bad) / 2, 1)
         elif not good and rate > start / 8:
             rate = round(rate / 2, 1)  # not even the first step held: lower
