@@ -26,7 +26,7 @@ import time
 import uuid
 from typing import Any
 
-from bench.harness.capacity import find_capacity
+from bench.harness.capacity import Profile, find_capacity
 from bench.harness.context import Context
 from bench.harness.loadgen import Request
 from bench.harness.results import Result
@@ -136,6 +136,7 @@ def run(ctx: Context) -> list[Result]:
         port=saha.port,
         make_request=signature,
         deadline=ctx.deadline(SAHA_SECONDS),
+        profile=Profile(saha.process.pid, ctx.var_dir / "b1-saha.pyspy.txt", rate=100),
         start=START_RATE,
         step_seconds=step,
         connections=CONNECTIONS,

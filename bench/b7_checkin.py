@@ -23,7 +23,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
-from bench.harness.capacity import find_capacity
+from bench.harness.capacity import Profile, find_capacity
 from bench.harness.context import Context
 from bench.harness.loadgen import Request
 from bench.harness.results import Result
@@ -183,6 +183,7 @@ def run(ctx: Context) -> list[Result]:
         port=saha.port,
         make_request=scan,
         deadline=ctx.deadline(SAHA_SECONDS),
+        profile=Profile(saha.process.pid, ctx.var_dir / "b7-saha.pyspy.txt", rate=100),
         start=START_RATE,
         step_seconds=step,
         connections=GATES,

@@ -16,11 +16,14 @@ the last answers' latency). Request numbers run on across steps
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from bench.harness import profile as profiling
 from bench.harness.context import Deadline
 from bench.harness.loadgen import Request, Stats, run_open
 
@@ -35,10 +38,31 @@ class Capacity:
     steps: list[dict[str, Any]] = field(default_factory=list)
     ok: int = 0  # OK answers over every step, the warm-up's included
     bodies: list[bytes] = field(default_factory=list)  # every answer's, when kept
+    profile: dict[str, Any] = field(default_factory=dict)  # with BENCH_PROFILE=1
 
     def details(self) -> dict[str, Any]:
         best = self.best.summary() if self.best is not None else {}
-        return {"held_per_s": self.best_rate, **best, "steps": self.steps}
+        extra = {"profile": self.profile} if self.profile else {}
+        return {"held_per_s": self.best_rate, **best, "steps": self.steps, **extra}
+
+
+@dataclass
+class Profile:
+    """With BENCH_PROFILE=1, py-spy samples `pid` (and its children: gunicorn's
+    workers) during the step offered at `rate`, into `output`."""
+
+    pid: int
+    output: Path
+    rate: float = 50.0
+
+    def start(self, seconds: float) -> subprocess.Popen[bytes] | None:
+        if not profiling.wanted():
+            return None
+        return profiling.start(self.pid, self.output, seconds=seconds, subprocesses=True)
+
+    def finish(self, profiler: subprocess.Popen[bytes]) -> dict[str, Any]:
+        profiling.finish(profiler)
+        return profiling.top(self.output)
 
 
 def held(stats: Stats, planned: int, p99_limit_ms: float) -> bool:
@@ -64,6 +88,7 @@ def find_capacity(
     ok_statuses: tuple[int, ...] = (200, 201),
     keep_bodies: bool = False,
     log: Callable[[str], None] = print,
+    profile: Profile | None = None,
 ) -> Capacity:
     found = Capacity()
     offset = 0
@@ -72,12 +97,13 @@ def find_capacity(
     while rate and deadline.remaining > step_seconds + 5:
         seconds = WARMUP_SECONDS if warmup else step_seconds
         planned = max(1, round(rate * seconds))
-        first = offset
+        profiled = profile is not None and not warmup and rate == profile.rate
+        profiler = profile.start(seconds) if profiled and profile is not None else None
         stats = asyncio.run(
             run_open(
                 host="127.0.0.1",
                 port=port,
-                make_request=lambda i, first=first: make_request(first + i),
+                make_request=lambda i, first=offset: make_request(first + i),
                 rate=rate,
                 duration=seconds,
                 max_requests=planned,
@@ -88,6 +114,8 @@ def find_capacity(
                 keep_bodies=keep_bodies,
             )
         )
+        if profiler is not None and profile is not None:
+            found.profile = profile.finish(profiler)
         offset += planned
         found.ok += stats.ok
         found.bodies += stats.bodies
@@ -109,12 +137,19 @@ def find_capacity(
         else:
             bad = min(bad, rate) if bad else rate
         time.sleep(1.0)  # let the server settle between steps
-        if not bad:
-            rate = rate * factor if rate * factor <= max_rate else 0.0
-        elif good and bad / good > RESOLUTION:
-            rate = round((good + bad) / 2, 1)
-        elif not good and rate > start / 8:
-            rate = round(rate / 2, 1)  # not even the first step held: lower
-        else:
-            rate = 0.0
+        rate = next_rate(rate, good, bad, start=start, factor=factor, max_rate=max_rate)
     return found
+
+
+def next_rate(
+    rate: float, good: float, bad: float, *, start: float, factor: float, max_rate: float
+) -> float:
+    """The next step's rate (0: the search is over). `good`: the highest held so far;
+    `bad`: the lowest not held (0 while none)."""
+    if not bad:
+        return rate * factor if rate * factor <= max_rate else 0.0
+    if good and bad / good > RESOLUTION:
+        return round((good + bad) / 2, 1)
+    if not good and rate > start / 8:
+        return round(rate / 2, 1)  # not even the first step held: lower
+    return 0.0
