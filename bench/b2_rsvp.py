@@ -355,6 +355,7 @@ def run(ctx: Context) -> list[Result]:
     plan = [(rate, max(10, round(rate * step_seconds))) for rate in RATES]
     race = ctx.size(RACE_PLACES, minimum=20)
     profile = ctx.var_dir / "b2-saha.pyspy.txt"
+    profile.unlink(missing_ok=True)  # an earlier run's must not pass for this one's
 
     redis = start_redis(ctx)
     redis_url = f"redis://127.0.0.1:{redis.port}" if redis else ""
@@ -404,8 +405,10 @@ def run(ctx: Context) -> list[Result]:
                     profiler = profiling.start(
                         us.server.process.pid, profile, seconds=step_seconds, subprocesses=True
                     )
-                step = us.step(f"r{rate}", rate, count, count, deadline)
-                profiling.finish(profiler)
+                try:
+                    step = us.step(f"r{rate}", rate, count, count, deadline)
+                finally:
+                    profiling.finish(profiler)
             else:
                 step = them.step(f"b2-{stamp}-r{rate}", f"r{rate}", rate, count, count, deadline)
             done.append(step)

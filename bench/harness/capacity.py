@@ -58,6 +58,7 @@ class Profile:
     def start(self, seconds: float) -> subprocess.Popen[bytes] | None:
         if not profiling.wanted():
             return None
+        self.output.unlink(missing_ok=True)  # an earlier run's must not pass for this one's
         return profiling.start(self.pid, self.output, seconds=seconds, subprocesses=True)
 
     def finish(self, profiler: subprocess.Popen[bytes]) -> dict[str, Any]:

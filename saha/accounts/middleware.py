@@ -8,12 +8,14 @@ roughly when a session was last used, and at once when it moves to another
 address or browser. So this records the activity at most once every
 SAHA_SESSION_ACTIVITY_SECONDS per session (a minute by default), and at once
 when the address or the browser changes; the cache remembers what was last
-recorded.
+recorded. Should the cache fail, the activity is written on every request again:
+a signed-in page never fails for it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
 
 from allauth.account.adapter import get_adapter
@@ -22,6 +24,8 @@ from allauth.usersessions.models import UserSession
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+
+log = logging.getLogger(__name__)
 
 
 def _fingerprint(request: HttpRequest) -> str:
@@ -48,7 +52,15 @@ class SessionActivityMiddleware:
     def record(request: HttpRequest) -> None:
         key = f"usersession-seen:{request.session.session_key}"
         fingerprint = _fingerprint(request)
-        if cache.get(key) == fingerprint:
+        try:
+            if cache.get(key) == fingerprint:
+                return
+        except Exception:  # the cache is down: record as allauth would, never fail the page
+            log.warning("The cache is unavailable: session activity written on every request")
+            UserSession.objects.create_from_request(request)
             return
         UserSession.objects.create_from_request(request)
-        cache.set(key, fingerprint, settings.SAHA_SESSION_ACTIVITY_SECONDS)
+        try:
+            cache.set(key, fingerprint, settings.SAHA_SESSION_ACTIVITY_SECONDS)
+        except Exception:
+            log.warning("The cache is unavailable: session activity written on every request")

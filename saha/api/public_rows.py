@@ -5,10 +5,12 @@ call by a stranger with nothing but the petition's id. Reading the petition and
 then whether its organization allows public helpers took two of the four
 database round trips of such a call (docs/performance.md, B1). So both are read
 in one query, and the answer (the open petition, or "not open to strangers") is
-kept in the cache for PUBLIC_ROW_SECONDS. Changing the petition (its audit
-row) or the organization's API settings forgets it in this process at once; other processes
-see the change within those seconds. A deadline (`closes_at`) needs no wait:
-callers still ask `is_open` of the row they get.
+kept in the cache for PUBLIC_ROW_SECONDS. Changing the petition or the
+organization's API settings (their audit rows, or a save) forgets it as the
+change commits: at once in this process, and in all of them when the cache is
+Redis; with each process's own in-memory cache, the others see the change
+within those seconds. A deadline needs no wait: callers still ask `is_open` of
+the row they get.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ import uuid
 from typing import Any
 
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Exists, OuterRef
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from saha.api.models import ApiSettings
@@ -36,7 +39,7 @@ def helpers_on() -> Exists:
 
 
 def _petition_key(value: uuid.UUID) -> str:
-    return f"api:public-petition:{value.hex}"
+    return f"api:public-petition:v1:{value.hex}"  # v1: what is stored (a Petition, or False)
 
 
 def open_petition(value: uuid.UUID) -> Petition | None:
@@ -53,24 +56,33 @@ def open_petition(value: uuid.UUID) -> Petition | None:
     return petition or None
 
 
+def _forget(petitions: Any) -> None:
+    """Forget these petitions' answers once the change commits (forgotten before, a
+    call between the two could remember the old row again)."""
+    keys = [_petition_key(value) for value in petitions.values_list("uuid", flat=True)]
+    if keys:
+        transaction.on_commit(lambda: cache.delete_many(keys))
+
+
 @receiver(post_save, sender=Petition, dispatch_uid="api.public_rows.petition")
 def forget_petition(sender: Any, instance: Petition, **kwargs: Any) -> None:
-    cache.delete(_petition_key(instance.uuid))
-
-
-@receiver(post_save, sender=AuditEntry, dispatch_uid="api.public_rows.audit")
-def forget_changed_petition(
-    sender: Any, instance: AuditEntry, created: bool, **kwargs: Any
-) -> None:
-    """Opening and closing update the row without saving it: their audit row says so."""
-    if created and instance.action.startswith("petitions.petition.") and instance.target_id:
-        uuids = Petition.objects.filter(pk=instance.target_id).values_list("uuid", flat=True)
-        cache.delete_many([_petition_key(value) for value in uuids])
+    key = _petition_key(instance.uuid)
+    transaction.on_commit(lambda: cache.delete(key))
 
 
 @receiver(post_save, sender=ApiSettings, dispatch_uid="api.public_rows.settings")
+@receiver(post_delete, sender=ApiSettings, dispatch_uid="api.public_rows.settings_deleted")
 def forget_organization(sender: Any, instance: ApiSettings, **kwargs: Any) -> None:
-    uuids = Petition.objects.filter(organization=instance.organization_id).values_list(
-        "uuid", flat=True
-    )
-    cache.delete_many([_petition_key(value) for value in uuids])
+    _forget(Petition.objects.filter(organization=instance.organization_id))
+
+
+@receiver(post_save, sender=AuditEntry, dispatch_uid="api.public_rows.audit")
+def forget_on_audit(sender: Any, instance: AuditEntry, created: bool, **kwargs: Any) -> None:
+    """Opening and closing a petition, and switching the helpers, update their rows
+    without saving them: their audit rows say so."""
+    if not created:
+        return
+    if instance.action.startswith("petitions.petition.") and instance.target_id:
+        _forget(Petition.objects.filter(pk=instance.target_id))
+    elif instance.action.startswith("api.settings.") and instance.organization_id:
+        _forget(Petition.objects.filter(organization=instance.organization_id))

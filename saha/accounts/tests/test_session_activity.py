@@ -17,13 +17,6 @@ from saha.testing.factories import PASSWORD
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fresh_cache():  # type: ignore[no-untyped-def]
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
 def signed_in(client, owner):  # type: ignore[no-untyped-def]
     response = client.post(
@@ -49,7 +42,8 @@ def usersession_writes(client, **headers) -> int:  # type: ignore[no-untyped-def
 
 
 def test_the_first_request_of_a_session_records_it(signed_in) -> None:
-    usersession_writes(signed_in)
+    UserSession.objects.all().delete()  # what allauth's sign-in wrote: the request must write it
+    assert usersession_writes(signed_in) == 1
     row = session_row()
     assert row.ip == "127.0.0.1"
     assert row.session_key == signed_in.session.session_key
@@ -89,3 +83,15 @@ def test_zero_seconds_writes_on_every_request(signed_in, settings) -> None:
 def test_anonymous_requests_record_nothing(client) -> None:
     client.get(reverse("account_login"))
     assert not UserSession.objects.exists()
+
+
+class BrokenCache:
+    def get(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise ConnectionError("the cache is down")
+
+    set = get
+
+
+def test_a_broken_cache_writes_every_time_and_fails_no_page(signed_in, monkeypatch) -> None:
+    monkeypatch.setattr("saha.accounts.middleware.cache", BrokenCache())
+    assert [usersession_writes(signed_in) for _ in range(2)] == [1, 1]

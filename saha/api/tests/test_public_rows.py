@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from saha.api import manage
 from saha.api.models import ApiSettings
 from saha.api.tests.conftest import ApiClient
 from saha.api.tests.test_attendances import helper_body
@@ -50,18 +51,50 @@ def test_the_petition_and_the_helpers_flag_are_one_query_then_none(petition: Pet
     assert PendingSignature.objects.count() == 3
 
 
-def test_closing_the_petition_stops_the_helper_at_once(petition: Petition) -> None:
+def test_closing_the_petition_stops_the_helper_at_once(
+    petition: Petition, django_capture_on_commit_callbacks: Any
+) -> None:
     sign(petition, 1)
-    services.set_status(actor=None, petition=petition, status=PetitionStatus.CLOSED)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.set_status(actor=None, petition=petition, status=PetitionStatus.CLOSED)
     sign(petition, 2)
     assert PendingSignature.objects.count() == 1
 
 
-def test_turning_the_helpers_off_stops_them_at_once(petition: Petition, org_a: Any) -> None:
+def test_the_answer_is_forgotten_only_when_the_change_commits(
+    petition: Petition, django_capture_on_commit_callbacks: Any
+) -> None:
     sign(petition, 1)
-    settings = ApiSettings.objects.get(organization=org_a)
-    settings.public_helpers = False
-    settings.save()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.set_status(actor=None, petition=petition, status=PetitionStatus.CLOSED)
+    assert callbacks, "the cache is to be cleared on commit, not before"
+    sign(petition, 2)  # not committed yet: the remembered answer still holds
+    for callback in callbacks:
+        callback()
+    sign(petition, 3)
+    assert PendingSignature.objects.count() == 2
+
+
+def test_turning_the_helpers_off_on_the_settings_page_stops_them_at_once(
+    petition: Petition, org_a: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    sign(petition, 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        manage.set_public_helpers(actor=None, organization=org_a, enabled=False)
+    sign(petition, 2)
+    assert PendingSignature.objects.count() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        manage.set_public_helpers(actor=None, organization=org_a, enabled=True)
+    sign(petition, 3)
+    assert PendingSignature.objects.count() == 2
+
+
+def test_deleting_the_settings_stops_the_helpers_at_once(
+    petition: Petition, org_a: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    sign(petition, 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        ApiSettings.objects.filter(organization=org_a).delete()
     sign(petition, 2)
     assert PendingSignature.objects.count() == 1
 

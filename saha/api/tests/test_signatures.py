@@ -226,11 +226,14 @@ def anonymous_post(petition: Any, body: Any) -> Any:
     return ApiClient(None).post(f"/api/v2/petitions/{petition.uuid}/signatures", body)
 
 
-def test_without_a_token_nothing_unless_the_organization_allows_it(org_a: Any) -> None:
+def test_without_a_token_nothing_unless_the_organization_allows_it(
+    org_a: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     petition = make_petition(org_a)
     assert anonymous_post(petition, helper_body()).json() == {}
     assert not PendingSignature.objects.exists()
-    ApiSettings.objects.create(organization=org_a, public_helpers=True)
+    with django_capture_on_commit_callbacks(execute=True):  # the switch, committed
+        ApiSettings.objects.create(organization=org_a, public_helpers=True)
     response = anonymous_post(petition, helper_body(comments="Yes", add_tags=["x"]))
     assert response.status_code == 200 and response.json() == {}
     # The form's road: one pending row, taken in by the worker as the form's are.

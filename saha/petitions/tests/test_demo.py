@@ -34,7 +34,9 @@ def test_the_demo_petition_is_loaded_once_and_sends_nothing(
     count = services.count(petition)
     assert count == services.recount(petition)  # the counter kept right
     assert count.verified > count.unverified > 0
-    assert not Delivery.objects.exists() and not callbacks
+    # Nothing queued or sent on commit; only the public helper's remembered answer is forgotten.
+    queued = [c for c in callbacks if c.__module__ != "saha.api.public_rows"]
+    assert not Delivery.objects.exists() and not queued
     assert first == again
     assert first["petition_url"].startswith(settings.SAHA_BASE_URL)
     assert petition.slug in first["petition_url"]
