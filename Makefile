@@ -76,7 +76,7 @@ typecheck: $(VENV)/.test ## mypy on the services (every module that writes)
 		saha/volunteers/matching.py saha/volunteers/coverage.py saha/volunteers/receivers.py \
 		saha/api/tokens.py saha/api/background.py saha/api/webhooks.py saha/api/manage.py \
 		saha/api/receivers.py saha/api/resources/consent.py saha/api/resources/person_input.py \
-	saha/api/public_rows.py saha/accounts/middleware.py
+		saha/api/public_rows.py saha/accounts/middleware.py
 
 .PHONY: migrations-check
 migrations-check: $(VENV)/.runtime ## fail when a model change has no migration
