@@ -256,3 +256,20 @@ def test_the_organization_switcher_opens_within_a_phone_screen(make_page, owner,
     screen = page.viewport_size
     assert box is not None and screen is not None
     assert box["x"] >= 0 and box["x"] + box["width"] <= screen["width"], box
+
+
+@LANGUAGES
+def test_the_sessions_page_fits_a_phone(make_page, owner, language, screenshot):
+    # A browser's name is one long line: the table scrolls in its own box, not the page.
+    page = make_page(locale=language)
+    log_in(page, owner.user)
+    page.goto("/manage/")  # a signed-in request: the session is recorded
+
+    response = page.goto("/accounts/sessions/")
+
+    assert response is not None and response.status == 200
+    expect_language(page, language)
+    expect(page.locator("main table")).to_contain_text("127.0.0.1")
+    assert_fits_width(page)
+    assert console_errors(page) == []
+    screenshot(page, "sessions")
