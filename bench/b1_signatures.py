@@ -26,17 +26,13 @@ import time
 import uuid
 from typing import Any
 
-from bench.harness.capacity import Profile, find_capacity
+from bench.harness.capacity import SAHA_SECONDS, Profile, ceiling_capacity, find_capacity
 from bench.harness.context import Context
 from bench.harness.loadgen import Request
 from bench.harness.results import Result
 
 IDS = ["B1"]
 BUDGET = 240
-# Each search's own bound. The ceiling climbs further (to about 2,000/s, where
-# the driver on the same two cores gives out) and needs its bisecting steps to
-# converge rather than stop on the 1,600 of the doubling grid.
-CEILING_SECONDS, SAHA_SECONDS = 100, 75
 STEP_SECONDS = 6
 START_RATE = 50.0
 CONNECTIONS = 64
@@ -117,18 +113,9 @@ def run(ctx: Context) -> list[Result]:
         )
 
     # The ceiling first: Saha's backlog of pending rows must not weigh on it.
-    ceiling_server = ctx.start_ceiling_app(ctx.database_url)
-    ctx.log("ceiling: one INSERT per request")
-    ceiling = find_capacity(
-        port=ceiling_server.port,
-        make_request=row,
-        deadline=ctx.deadline(CEILING_SECONDS),
-        start=START_RATE,
-        step_seconds=step,
-        connections=CONNECTIONS,
-        log=ctx.log,
+    ceiling = ceiling_capacity(
+        ctx, row, start=START_RATE, step_seconds=step, connections=CONNECTIONS
     )
-    ceiling_server.stop()
 
     saha = ctx.start_saha(ctx.database_url, workers=2, threads=8, worker=True)
     ctx.log("saha: the public signature helper")

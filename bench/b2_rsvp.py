@@ -54,10 +54,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.harness import profile as profiling
-from bench.harness.context import Context
+from bench.harness.capacity import Profile
+from bench.harness.context import Context, standalone
 from bench.harness.loadgen import Request, Stats, run_open
-from bench.harness.results import Result
+from bench.harness.results import Result, report
 from bench.harness.servers import Server, free_port, start_process
 from bench.peers import pretix as peer
 
@@ -254,8 +254,9 @@ class Saha:
 
 
 def prefill(organization: Any, count: int) -> None:
-    """The people an organization already has, then fresh planner statistics (this
-    machine's PostgreSQL runs without autovacuum), as bench/rsvp_throughput.py does."""
+    """The people an organization already has, then fresh planner statistics for
+    them (this machine's PostgreSQL runs without autovacuum); bench/rsvp_throughput.py
+    uses it too."""
     from django.db import connection
 
     from saha.supporters.models import Person, PersonEmail, Source
@@ -354,8 +355,7 @@ def run(ctx: Context) -> list[Result]:
     step_seconds = STEP_SECONDS / 2.5 if ctx.quick else STEP_SECONDS
     plan = [(rate, max(10, round(rate * step_seconds))) for rate in RATES]
     race = ctx.size(RACE_PLACES, minimum=20)
-    profile = ctx.var_dir / "b2-saha.pyspy.txt"
-    profile.unlink(missing_ok=True)  # an earlier run's must not pass for this one's
+    profiled: dict[str, Any] = {}  # with BENCH_PROFILE=1: Saha's workers at PROFILED_RATE
 
     redis = start_redis(ctx)
     redis_url = f"redis://127.0.0.1:{redis.port}" if redis else ""
@@ -400,15 +400,13 @@ def run(ctx: Context) -> list[Result]:
                 ctx.log(f"out of time before {side} at {rate}/s")
                 continue
             if side == "saha":
-                profiler = None
-                if rate == PROFILED_RATE and profiling.wanted():
-                    profiler = profiling.start(
-                        us.server.process.pid, profile, seconds=step_seconds, subprocesses=True
-                    )
+                watch = Profile(us.server.process.pid, ctx.var_dir / "b2-saha.pyspy.txt")
+                profiler = watch.start(step_seconds) if rate == PROFILED_RATE else None
                 try:
                     step = us.step(f"r{rate}", rate, count, count, deadline)
                 finally:
-                    profiling.finish(profiler)
+                    if profiler is not None:
+                        profiled = watch.finish(profiler)
             else:
                 step = them.step(f"b2-{stamp}-r{rate}", f"r{rate}", rate, count, count, deadline)
             done.append(step)
@@ -485,7 +483,7 @@ def run(ctx: Context) -> list[Result]:
             "driver_connections": CONNECTIONS,
             "setup_seconds": round(prepared_at - began, 1),
             "measure_seconds": round(measured, 1),
-            **({"profile": profiling.top(profile)} if profiling.wanted() else {}),
+            **({"profile": profiled} if profiled else {}),
             **({"problems": problems} if problems else {}),
         },
     )
@@ -497,27 +495,15 @@ def run(ctx: Context) -> list[Result]:
 
 
 def main() -> int:
-    from pathlib import Path
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument(
-        "--database-url",
-        default=os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/saha_bench",
-    )
     args = parser.parse_args()
-    from bench.harness.context import create_database
-
-    var_dir = Path(__file__).resolve().parents[1] / "var" / "bench" / "b2"
-    var_dir.mkdir(parents=True, exist_ok=True)
-    create_database(args.database_url, drop=False)
-    ctx = Context(database_url=args.database_url, var_dir=var_dir, quick=args.quick, benchmark="B2")
+    ctx = standalone("B2", quick=args.quick)
     try:
         results = run(ctx)
     finally:
         ctx.stop_servers()
-    for result in results:
-        print(json.dumps(result.as_json(), indent=2))
+    report(results, [])
     return 0
 
 

@@ -32,7 +32,6 @@ var/bench/.../b3-worker.pyspy.txt (collapsed stacks).
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import subprocess
 import sys
@@ -42,10 +41,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import profile as profiling
+from bench.harness.context import standalone
 from bench.harness.fanout_ceiling import push
 from bench.harness.fanout_smtp import Sink
 from bench.harness.people_db import migrated_copy
-from bench.harness.results import Result, peak_rss_mb
+from bench.harness.results import Result, peak_rss_mb, report
 from bench.harness.servers import start_process
 
 IDS = ["B3", "B4"]
@@ -404,28 +404,15 @@ def failures(results: list[Result]) -> list[str]:
     return found
 
 
-def standalone_context(*, quick: bool, benchmark: str) -> Any:
-    """A Context as bench/run.py makes one, for running this file by hand."""
-    from bench.harness.context import Context
-
-    var_dir = Path(__file__).resolve().parents[1] / "var" / "bench" / "h3"
-    var_dir.mkdir(parents=True, exist_ok=True)
-    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/saha_bench")
-    return Context(database_url=url, var_dir=var_dir, quick=quick, benchmark=benchmark)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--recipients", type=int)
     parser.add_argument("--kill-every", type=float, default=KILL_EVERY)
     args = parser.parse_args()
-    ctx = standalone_context(quick=args.quick, benchmark="B3")
+    ctx = standalone("B3", quick=args.quick)
     results = run(ctx, recipients=args.recipients, kill_every=args.kill_every)
-    for result in results:
-        print(result.as_json())
-    if broken := failures(results):
-        sys.exit("; ".join(broken))
+    report(results, failures(results))
 
 
 if __name__ == "__main__":

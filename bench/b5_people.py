@@ -29,8 +29,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.harness.context import standalone
 from bench.harness.people_db import migrated_copy
-from bench.harness.results import Result
+from bench.harness.results import Result, report
 from bench.people_import import generate
 
 IDS = ["B5", "B6"]
@@ -179,19 +180,14 @@ def failures(results: list[Result]) -> list[str]:
 
 
 def main() -> None:
-    from bench.b3_fanout import standalone_context
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--rows", type=int)
     parser.add_argument("--budget", type=float, default=300, help="seconds (a third with --quick)")
     args = parser.parse_args()
-    ctx = standalone_context(quick=args.quick, benchmark="B5")
+    ctx = standalone("B5", quick=args.quick)
     results = run(ctx, rows=args.rows, budget_seconds=args.budget)
-    for result in results:
-        print(result.as_json())
-    if broken := failures(results):
-        sys.exit("; ".join(broken))
+    report(results, failures(results))
 
 
 if __name__ == "__main__":

@@ -23,17 +23,13 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode
 
-from bench.harness.capacity import Profile, find_capacity
+from bench.harness.capacity import SAHA_SECONDS, Profile, ceiling_capacity, find_capacity
 from bench.harness.context import Context
 from bench.harness.loadgen import Request
 from bench.harness.results import Result
 
 IDS = ["B7"]
 BUDGET = 240
-# Each search's own bound. The ceiling climbs further (to about 2,000/s, where
-# the driver on the same two cores gives out) and needs its bisecting steps to
-# converge rather than stop on the 1,600 of the doubling grid.
-CEILING_SECONDS, SAHA_SECONDS = 100, 75
 GATES = 40
 TICKETS = 10_000
 STEP_SECONDS = 6
@@ -164,18 +160,7 @@ def run(ctx: Context) -> list[Result]:
         payload = {"key": f"b7-{run_id}-{i}", "token": tokens[i % len(tokens)]}
         return Request("POST", "/insert", headers, json.dumps(payload).encode())
 
-    ceiling_server = ctx.start_ceiling_app(ctx.database_url)
-    ctx.log(f"ceiling: one INSERT per request, {GATES} connections")
-    ceiling = find_capacity(
-        port=ceiling_server.port,
-        make_request=row,
-        deadline=ctx.deadline(CEILING_SECONDS),
-        start=START_RATE,
-        step_seconds=step,
-        connections=GATES,
-        log=ctx.log,
-    )
-    ceiling_server.stop()
+    ceiling = ceiling_capacity(ctx, row, start=START_RATE, step_seconds=step, connections=GATES)
 
     saha = ctx.start_saha(ctx.database_url, workers=2, threads=8)
     ctx.log(f"saha: the gate, {GATES} gates")

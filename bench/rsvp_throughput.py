@@ -95,22 +95,9 @@ def prefill(organization, count: int) -> None:
     (production runs autovacuum; this machine's PostgreSQL has it off)."""
     from django.db import connection
 
-    from saha.supporters.models import Person, PersonEmail, Source
+    from bench.b2_rsvp import prefill as known_people
 
-    for start in range(0, count, 5000):
-        people = Person.objects.bulk_create(
-            Person(organization=organization, given_name=f"Known {i}", source=Source.IMPORT)
-            for i in range(start, min(start + 5000, count))
-        )
-        PersonEmail.objects.bulk_create(
-            PersonEmail(
-                organization=organization,
-                person=p,
-                address=f"known{p.pk}@example.org",
-                is_primary=True,
-            )
-            for p in people
-        )
+    known_people(organization, count)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
 

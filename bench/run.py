@@ -37,11 +37,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.harness import docs  # noqa: E402
-from bench.harness.context import BudgetExceeded, Context, Deadline, create_database  # noqa: E402
+from bench.harness.context import (  # noqa: E402
+    DEFAULT_URL,
+    BudgetExceeded,
+    Context,
+    Deadline,
+    create_database,
+)
 from bench.harness.results import Result, machine, write  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/saha_bench"
 DEFAULT_BUDGET = 300.0
 GRACE = 60.0  # past its budget, a benchmark gets this long to stop by itself
 

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit, urlunsplit
 from bench.harness.servers import Server, start_gunicorn, start_process
 
 ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/saha_bench"
 
 # What the Saha servers of every benchmark run with: the load generator comes
 # from one address, so the per-address limits meant for the open internet
@@ -292,3 +293,13 @@ class Context:
     def stop_servers(self) -> None:
         while self.servers:
             self.servers.pop().stop()
+
+
+def standalone(benchmark: str, *, quick: bool) -> Context:
+    """A Context as bench/run.py makes one, for running one benchmark's file by hand
+    (DATABASE_URL, or the default; var/bench/<benchmark>/ for its files)."""
+    url = os.environ.get("DATABASE_URL") or DEFAULT_URL
+    var_dir = ROOT / "var" / "bench" / benchmark.lower().replace("+", "-")
+    var_dir.mkdir(parents=True, exist_ok=True)
+    create_database(url, drop=False)
+    return Context(database_url=url, var_dir=var_dir, quick=quick, benchmark=benchmark)

@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import os
 import platform
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,3 +88,11 @@ def peak_rss_mb(pids: list[int]) -> float:
         except OSError:
             continue
     return round(total_kb / 1024, 1)
+
+
+def report(results: list[Result], broken: list[str]) -> None:
+    """A benchmark run by hand: its records as JSON, and a failing exit for what broke."""
+    for result in results:
+        print(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
+    if broken:
+        sys.exit("; ".join(broken))
