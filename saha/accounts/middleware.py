@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from allauth.account.adapter import get_adapter
 from allauth.usersessions import app_settings
@@ -52,15 +53,17 @@ class SessionActivityMiddleware:
     def record(request: HttpRequest) -> None:
         key = f"usersession-seen:{request.session.session_key}"
         fingerprint = _fingerprint(request)
-        try:
-            if cache.get(key) == fingerprint:
-                return
-        except Exception:  # the cache is down: record as allauth would, never fail the page
-            log.warning("The cache is unavailable: session activity written on every request")
-            UserSession.objects.create_from_request(request)
+        if _cache(cache.get, key) == fingerprint:
             return
         UserSession.objects.create_from_request(request)
-        try:
-            cache.set(key, fingerprint, settings.SAHA_SESSION_ACTIVITY_SECONDS)
-        except Exception:
-            log.warning("The cache is unavailable: session activity written on every request")
+        _cache(cache.set, key, fingerprint, settings.SAHA_SESSION_ACTIVITY_SECONDS)
+
+
+def _cache(call: Callable[..., Any], *args: Any) -> Any:
+    """The cache's answer, or None when it is down: then the activity is written on
+    every request, as allauth would, and the page never fails for it."""
+    try:
+        return call(*args)
+    except Exception:
+        log.warning("The cache is unavailable: session activity written on every request")
+        return None
