@@ -59,7 +59,7 @@ def test_signing_twice_is_one_signature_and_the_link_confirms_once(
     assert services.confirm(signature=found)
     assert not services.confirm(signature=found)  # clicked twice
     assert services.count(petition) == services.Count(verified=1, unverified=0)
-    assert services.read_confirmation(token[:-1] + "x") is None
+    assert services.read_confirmation(token[:-1] + ("A" if token[-1] != "A" else "B")) is None
 
 
 def test_the_public_count_follows_the_petitions_setting(org_a: Any) -> None:
