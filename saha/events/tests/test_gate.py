@@ -92,7 +92,8 @@ class TestFind:
 
     def test_a_forged_token_is_not_found(self, event: Event, rima: Rsvp) -> None:
         with pytest.raises(DomainError) as error:
-            gate.find_by_token(event, tickets.ticket_token(rima.pk)[:-2] + "xx")
+            token = tickets.ticket_token(rima.pk)
+            gate.find_by_token(event, token[:-2] + ("xx" if not token.endswith("xx") else "yy"))
         assert code_of(error) == "not_found"
 
     def test_a_typed_code_forgives_case_spaces_and_dashes(self, event: Event, rima: Rsvp) -> None:
