@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -29,14 +29,14 @@ from django.utils.translation import gettext as _
 from saha.core import audit
 from saha.core.errors import Conflict, DomainError
 from saha.events import services, tickets
-from saha.events.models import CheckIn, Event, EventStatus, Rsvp, RsvpStatus
+from saha.events.headcount import WALK_IN
+from saha.events.models import CheckIn, CheckInCount, Event, EventStatus, Rsvp, RsvpStatus
 from saha.supporters.models import Person
 from saha.supporters.services import PersonData
 from saha.supporters.text import normalize_name, phone_digits
 
 SEARCH_LIMIT = 20
 SEARCH_MIN_LENGTH = 2
-WALK_IN = "walk-in"
 METHODS = ("scan", "code", "search", WALK_IN)
 
 
@@ -198,20 +198,24 @@ class Counts:
         }
 
 
-def _count(queryset: QuerySet[Any]) -> Coalesce:
-    counted = queryset.order_by().values("event_id").annotate(n=Count("pk")).values("n")
+def _per_event(rows: QuerySet[Any], aggregate: Count | Sum) -> Coalesce:
+    counted = rows.order_by().values("event_id").annotate(n=aggregate).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
 def counts(event: Event) -> Counts:
-    """All four numbers in one query: the event's place counter and three indexed counts."""
-    here = CheckIn.objects.filter(event_id=OuterRef("pk"))
+    """All four numbers in one query: the event's place counter, the headcount's
+    few shards (`headcount.py`) and the indexed count of the waiting list."""
+    shards = CheckInCount.objects.filter(event_id=OuterRef("pk"))
     row = (
         Event.objects.filter(pk=event.pk)
         .annotate(
-            checked_in=_count(here),
-            walk_ins=_count(here.filter(method=WALK_IN)),
-            waiting=_count(Rsvp.objects.filter(event_id=OuterRef("pk"), status=RsvpStatus.WAITING)),
+            checked_in=_per_event(shards, Sum("checked_in")),
+            walk_ins=_per_event(shards, Sum("walk_ins")),
+            waiting=_per_event(
+                Rsvp.objects.filter(event_id=OuterRef("pk"), status=RsvpStatus.WAITING),
+                Count("pk"),
+            ),
         )
         .values("confirmed", "checked_in", "walk_ins", "waiting")
         .get()

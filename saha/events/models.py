@@ -223,3 +223,26 @@ class CheckIn(OrganizationOwned):
 
     def __str__(self) -> str:
         return f"check-in #{self.pk}"
+
+
+class CheckInCount(models.Model):
+    """One shard of an event's headcount at the gate: the count is the sum of its shards.
+
+    Each check-in adds one to a random shard in its own transaction, so forty gates
+    rarely wait on one row and the banner reads a few rows instead of counting every
+    check-in at every scan. Rows appear on an event's first check-ins (`headcount.py`);
+    check-ins are only ever deleted with their event, which takes these rows too.
+    """
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="+")
+    shard = models.PositiveSmallIntegerField()
+    checked_in = models.IntegerField(default=0)
+    walk_ins = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["event", "shard"], name="check_in_count_shard")
+        ]
+
+    def __str__(self) -> str:
+        return f"headcount shard {self.shard} of event #{self.event_id}"

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from saha.campaigns import partners as campaign_partners
 from saha.core import audit
 from saha.core.errors import Conflict, DomainError
-from saha.events import tickets
+from saha.events import headcount, tickets
 from saha.events.models import (
     CheckIn,
     CoHost,
@@ -336,6 +336,7 @@ def check_in(
                 method=method,
                 checked_in_by=actor if getattr(actor, "is_authenticated", False) else None,
             )
+            headcount.add(event.pk, method=method)
             # No name in the audit row: the RSVP's id is enough to find who it was.
             audit.log(actor, "events.check_in.created", made, {"rsvp": rsvp.pk, "method": method})
         return CheckInResult(made, already=False)

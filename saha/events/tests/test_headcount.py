@@ -1,0 +1,139 @@
+"""The gate's headcount: kept with each check-in, never recounted, right under load.
+
+The banner's "checked in" and "walk-ins" are sums over a few shard rows moved
+by each check-in in its own transaction; these tests hold them equal to the
+check-ins actually stored, through repeats, refusals, walk-ins, many gates at
+once, and the check-ins made before the counter existed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+
+from saha.core.errors import DomainError
+from saha.events import gate, headcount
+from saha.events.models import CheckIn, CheckInCount, Event, Rsvp
+from saha.events.tests.test_gate import gate_rsvp
+from saha.events.tests.test_rsvp import answer, make_event
+from saha.supporters.services import PersonData
+from saha.supporters.tests.people_factories import postgres_only
+
+pytestmark = pytest.mark.django_db
+
+
+def stored(event: Event) -> tuple[int, int]:
+    """What the check-in rows themselves say: (checked in, walk-ins)."""
+    rows = CheckIn.objects.filter(event=event)
+    return rows.count(), rows.filter(method=headcount.WALK_IN).count()
+
+
+def shown(event: Event) -> tuple[int, int]:
+    counted = gate.counts(event)
+    return counted.checked_in, counted.walk_ins
+
+
+def admit(event: Event, rsvp: Rsvp, actor: Any, nonce: str, method: str = "scan") -> Any:
+    return gate.admit(event=event, rsvp=rsvp, actor=actor, nonce=nonce, method=method)
+
+
+def walk_in(event: Event, actor: Any, n: int, nonce: str) -> Any:
+    person = PersonData(given_name=f"W{n}", email=f"w{n}@example.org")
+    return gate.add_walk_in(event=event, data=person, actor=actor, nonce=nonce)
+
+
+def test_nobody_in_yet_counts_zero_without_any_row(org_a: Any) -> None:
+    event = make_event(org_a)
+    assert shown(event) == (0, 0) and not CheckInCount.objects.exists()
+
+
+def test_repeats_and_refusals_move_nothing(org_a: Any, checkin_staff: Any) -> None:
+    event = make_event(org_a, capacity=4)
+    rows = [answer(event, n).rsvp for n in range(3)]  # and a place left for one walk-in
+    staff = checkin_staff.user
+    admit(event, rows[0], staff, "a")
+    admit(event, rows[0], staff, "a")  # the same request retried
+    assert admit(event, rows[0], staff, "b").already  # the same ticket scanned again
+    admit(event, rows[1], staff, "c", method="code")
+    walk_in(event, staff, 1, "w1")
+    walk_in(event, staff, 1, "w1")  # the walk-in form sent twice
+    with pytest.raises(DomainError):  # full now: refused, and its transaction undone
+        walk_in(event, staff, 2, "w2")
+    assert shown(event) == stored(event) == (3, 1)
+
+
+def test_the_banner_still_reads_in_one_query(org_a: Any, checkin_staff: Any) -> None:
+    event = make_event(org_a)
+    for n in range(20):
+        admit(event, answer(event, n).rsvp, checkin_staff.user, f"n{n}")
+    with CaptureQueriesContext(connection) as queries:
+        counted = gate.counts(event)
+    assert len(queries) == 1 and counted.checked_in == 20
+    assert CheckInCount.objects.filter(event=event).count() <= headcount.SHARDS
+
+
+def test_another_events_check_ins_are_not_counted(org_a: Any, checkin_staff: Any) -> None:
+    event, other = make_event(org_a), make_event(org_a, slug="other")
+    admit(other, gate_rsvp(other, "rima@example.org", "Rima"), checkin_staff.user, "x")
+    assert shown(event) == (0, 0) and shown(other) == (1, 0)
+
+
+def test_deleting_an_event_takes_its_headcount(org_a: Any, checkin_staff: Any) -> None:
+    event = make_event(org_a)
+    admit(event, answer(event, 1).rsvp, checkin_staff.user, "a")
+    Event.objects.filter(pk=event.pk).delete()
+    assert not CheckInCount.objects.exists()
+
+
+def test_the_migration_counts_the_check_ins_made_before_it(org_a: Any, checkin_staff: Any) -> None:
+    event = make_event(org_a)
+    admit(event, answer(event, 1).rsvp, checkin_staff.user, "a")
+    walk_in(event, checkin_staff.user, 2, "w")
+    quiet = make_event(org_a, slug="quiet")
+    CheckInCount.objects.all().delete()  # as before the migration
+
+    migration = importlib.import_module("saha.events.migrations.0006_headcount")
+    migration.count_earlier_check_ins(apps, connection.schema_editor())
+
+    assert shown(event) == stored(event) == (2, 1) and shown(quiet) == (0, 0)
+    admit(event, answer(event, 3).rsvp, checkin_staff.user, "b")  # and it goes on from there
+    assert shown(event) == (3, 1)
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_forty_gates_at_once_count_everyone_once(org_a: Any, checkin_staff: Any) -> None:
+    """Forty gates let forty people in at the same instant, on an event nobody has
+    entered yet: every shard is made by a race, and the count still equals the rows."""
+    event = make_event(org_a)
+    rows = [answer(event, n).rsvp for n in range(40)]
+    barrier = threading.Barrier(len(rows))
+    errors: list[BaseException] = []
+
+    def scan(n: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            if n % 4:
+                admit(event, rows[n], checkin_staff.user, f"gate-{n}")
+            else:  # every fourth gate sends its request twice, as a weak network does
+                for _ in range(2):
+                    admit(event, rows[n], checkin_staff.user, f"gate-{n}")
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    gates = [threading.Thread(target=scan, args=(n,)) for n in range(len(rows))]
+    for each in gates:
+        each.start()
+    for each in gates:
+        each.join(timeout=60)
+    assert errors == []
+    assert shown(event) == stored(event) == (40, 0)
+    assert CheckInCount.objects.filter(event=event).count() <= headcount.SHARDS
