@@ -336,9 +336,9 @@ def check_in(
                 method=method,
                 checked_in_by=actor if getattr(actor, "is_authenticated", False) else None,
             )
-            headcount.add(event.pk, method=method)
             # No name in the audit row: the RSVP's id is enough to find who it was.
             audit.log(actor, "events.check_in.created", made, {"rsvp": rsvp.pk, "method": method})
+            headcount.add(event.pk, method=method)  # last: its row is locked until the commit
         return CheckInResult(made, already=False)
     except IntegrityError:
         earlier = CheckIn.objects.filter(event=event, nonce=nonce).first()
