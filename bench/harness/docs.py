@@ -56,9 +56,18 @@ def machine_line(document: dict[str, Any]) -> str:
             + " and ".join(f"{_number(t)} s" for t in document["run_seconds"])
             + " (the table is the last run's)."
             if document.get("run_seconds")
-            else f"the suite took {_number(document.get('suite_seconds'))} s."
+            else _one_run(document)
         )
     )
+
+
+def _one_run(document: dict[str, Any]) -> str:
+    took = _number(document.get("suite_seconds"))
+    carried = set(document.get("carried_over", []))
+    if not carried:
+        return f"the suite took {took} s."
+    ran = ", ".join(key for key in document.get("benchmarks", {}) if key not in carried)
+    return f"{ran} ran, taking {took} s; the others' records are from earlier runs."
 
 
 def render(document: dict[str, Any]) -> str:
