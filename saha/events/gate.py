@@ -21,15 +21,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, OuterRef, Q, QuerySet, Sum
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from saha.core import audit
 from saha.core.errors import Conflict, DomainError
 from saha.events import services, tickets
-from saha.events.headcount import WALK_IN
+from saha.events.headcount import WALK_IN, per_event
 from saha.events.models import CheckIn, CheckInCount, Event, EventStatus, Rsvp, RsvpStatus
 from saha.supporters.models import Person
 from saha.supporters.services import PersonData
@@ -198,11 +197,6 @@ class Counts:
         }
 
 
-def _per_event(rows: QuerySet[Any], aggregate: Count | Sum) -> Coalesce:
-    counted = rows.order_by().values("event_id").annotate(n=aggregate).values("n")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-
-
 def counts(event: Event) -> Counts:
     """All four numbers in one query: the event's place counter, the headcount's
     few shards (`headcount.py`) and the indexed count of the waiting list."""
@@ -210,9 +204,9 @@ def counts(event: Event) -> Counts:
     row = (
         Event.objects.filter(pk=event.pk)
         .annotate(
-            checked_in=_per_event(shards, Sum("checked_in")),
-            walk_ins=_per_event(shards, Sum("walk_ins")),
-            waiting=_per_event(
+            checked_in=per_event(shards, Sum("checked_in")),
+            walk_ins=per_event(shards, Sum("walk_ins")),
+            waiting=per_event(
                 Rsvp.objects.filter(event_id=OuterRef("pk"), status=RsvpStatus.WAITING),
                 Count("pk"),
             ),

@@ -3,24 +3,32 @@
 At a large gathering the banner on every gate phone shows how many are in after
 each scan. Counting the check-ins each time costs more with every person let
 in (the whole crowd, at every scan, from every gate); instead each check-in adds
-one to a random shard of `CheckInCount` in its own transaction, and the banner
-sums a handful of rows. The shards spread the writes: forty gates scanning at
-once rarely meet on one row, and never hold it longer than their commit.
+one to a random one of SHARDS rows of `CheckInCount`, as the last statement of
+the check-in's own transaction, and the banner sums those few rows. The shards
+split the waiting eightfold: a gate waits only for another that drew the same
+row, and only until that one commits. (A walk-in's transaction has taken the
+event's row for its place first, so RSVPs wait for its counter too: one row
+lock among eight, held to a commit.)
 
 An event's rows are made on its first check-ins, so no code that creates events
 needs to know about them; the migration that added them counted the check-ins
 made before. Check-ins are never deleted on their own, only with their event,
-which deletes these rows too.
+which deletes these rows too. Should the counters ever disagree with the rows
+(check-ins written by other means, or by a web process still running the code
+before the migration), `recount` puts them right, safely while gates scan:
+`saha manage recount_headcounts`.
 """
 
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
-from saha.events.models import CheckInCount
+from saha.events.models import CheckIn, CheckInCount, Event
 
 SHARDS = 8
 WALK_IN = "walk-in"
@@ -28,16 +36,56 @@ WALK_IN = "walk-in"
 
 def add(event_id: int, *, method: str) -> None:
     """One more person in, inside the check-in's transaction (rolled back with it)."""
-    walk_in = int(method == WALK_IN)
     shard = random.randrange(SHARDS)  # spreading writes, not a secret
+    _move(event_id, shard, checked_in=1, walk_ins=int(method == WALK_IN))
+
+
+def _move(event_id: int, shard: int, *, checked_in: int, walk_ins: int) -> None:
     row = CheckInCount.objects.filter(event_id=event_id, shard=shard)
-    more = {"checked_in": F("checked_in") + 1, "walk_ins": F("walk_ins") + walk_in}
+    more = {"checked_in": F("checked_in") + checked_in, "walk_ins": F("walk_ins") + walk_ins}
     if row.update(**more):
         return
     try:
         with transaction.atomic():  # another gate may make this shard at the same moment
             CheckInCount.objects.create(
-                event_id=event_id, shard=shard, checked_in=1, walk_ins=walk_in
+                event_id=event_id, shard=shard, checked_in=checked_in, walk_ins=walk_ins
             )
     except IntegrityError:
-        row.update(**more)
+        if not row.update(**more):  # the row that was in the way is gone: never lose a count
+            raise
+
+
+def per_event(rows: QuerySet[Any], aggregate: Count | Sum) -> Coalesce:
+    """A subquery: `aggregate` over the rows of the outer query's event, 0 when none."""
+    counted = rows.order_by().values("event_id").annotate(n=aggregate).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def recount(event_id: int) -> tuple[int, int]:
+    """Put an event's counters right by the check-ins stored; the correction made
+    (in, walk-ins), (0, 0) when they agreed.
+
+    The rows and the shards are read in one statement, so in one snapshot, in
+    which every committed check-in is both its row and its +1; the correction is
+    then added like any check-in's. Check-ins made meanwhile are counted by their
+    own transactions, so nothing needs to stop while this runs.
+    """
+    here = CheckIn.objects.filter(event_id=OuterRef("pk"))
+    shards = CheckInCount.objects.filter(event_id=OuterRef("pk"))
+    found = (
+        Event.objects.filter(pk=event_id)
+        .annotate(
+            rows=per_event(here, Count("pk")),
+            walk_in_rows=per_event(here.filter(method=WALK_IN), Count("pk")),
+            counted=per_event(shards, Sum("checked_in")),
+            counted_walk_ins=per_event(shards, Sum("walk_ins")),
+        )
+        .values("rows", "walk_in_rows", "counted", "counted_walk_ins")
+        .first()
+    )
+    if found is None:
+        return (0, 0)
+    missing = (found["rows"] - found["counted"], found["walk_in_rows"] - found["counted_walk_ins"])
+    if missing != (0, 0):
+        _move(event_id, 0, checked_in=missing[0], walk_ins=missing[1])
+    return missing

@@ -15,13 +15,11 @@ def count_earlier_check_ins(apps, schema_editor):
         .annotate(n=Count("pk"), walk_ins=Count("pk", filter=Q(method="walk-in")))
     )
     CheckInCount.objects.bulk_create(
-        (
+        [
             CheckInCount(event_id=row["event_id"], shard=0, checked_in=row["n"], walk_ins=row["walk_ins"])
-            for row in per_event.iterator()
-        ),
-        batch_size=1000,
+            for row in per_event
+        ]
     )
-
 
 class Migration(migrations.Migration):
 

@@ -570,3 +570,4 @@ def test_many_phones_scanning_one_ticket_at_once_make_one_check_in(
     # exactly one request let them in (or all the retried copies of it did)
     admitted = {nonce for nonce, already in answers if not already}
     assert admitted == {check_in.nonce}
+    assert gate.counts(event).checked_in == 1  # and the banner counted them once

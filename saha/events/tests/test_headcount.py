@@ -9,14 +9,18 @@ once, and the check-ins made before the counter existed.
 from __future__ import annotations
 
 import importlib
+import io
 import threading
 from typing import Any
 
 import pytest
-from django.apps import apps
+from django.core.management import call_command
 from django.db import connection, connections
+from django.db.migrations.executor import MigrationExecutor
+from django.db.models import QuerySet
 from django.test.utils import CaptureQueriesContext
 
+from saha.core import audit
 from saha.core.errors import DomainError
 from saha.events import gate, headcount
 from saha.events.models import CheckIn, CheckInCount, Event, Rsvp
@@ -99,11 +103,98 @@ def test_the_migration_counts_the_check_ins_made_before_it(org_a: Any, checkin_s
     CheckInCount.objects.all().delete()  # as before the migration
 
     migration = importlib.import_module("saha.events.migrations.0006_headcount")
-    migration.count_earlier_check_ins(apps, connection.schema_editor())
+    state = MigrationExecutor(connection).loader.project_state(("events", "0006_headcount"))
+    migration.count_earlier_check_ins(state.apps, None)  # with the models as they were then
 
     assert shown(event) == stored(event) == (2, 1) and shown(quiet) == (0, 0)
     admit(event, answer(event, 3).rsvp, checkin_staff.user, "b")  # and it goes on from there
     assert shown(event) == (3, 1)
+
+
+def test_a_walk_in_undone_after_its_check_in_is_not_counted(
+    org_a: Any, checkin_staff: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The walk-in's audit row comes after its check-in: when it fails, the whole
+    walk-in is undone, its +1 with it."""
+    event = make_event(org_a)
+    real_log = audit.log
+
+    def failing(actor: Any, action: str, *args: Any, **kwargs: Any) -> Any:
+        if action == "events.walk_in.added":
+            raise RuntimeError("the audit table is unreachable")
+        return real_log(actor, action, *args, **kwargs)
+
+    monkeypatch.setattr(audit, "log", failing)
+    with pytest.raises(RuntimeError):
+        walk_in(event, checkin_staff.user, 1, "w1")
+    assert shown(event) == stored(event) == (0, 0)
+
+
+def test_a_shard_made_by_another_gate_in_between_is_added_to(
+    org_a: Any, checkin_staff: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No row for the shard, then another gate makes it before this one can: the
+    INSERT fails on the unique shard, and the count goes on the other gate's row."""
+    event = make_event(org_a)
+    monkeypatch.setattr(headcount.random, "randrange", lambda n: 3)
+    CheckInCount.objects.create(event=event, shard=3, checked_in=1)  # the other gate's
+    real_update = QuerySet.update
+    calls: list[int] = []
+
+    def before_it_was_there(rows: QuerySet[Any], **fields: Any) -> int:
+        calls.append(1)
+        return 0 if len(calls) == 1 else real_update(rows, **fields)
+
+    monkeypatch.setattr(QuerySet, "update", before_it_was_there)
+    headcount.add(event.pk, method="scan")
+    assert len(calls) == 2  # the UPDATE that found nothing, and the one after the INSERT failed
+    [row] = CheckInCount.objects.filter(event=event)
+    assert (row.shard, row.checked_in, row.walk_ins) == (3, 2, 0)
+
+
+class TestRecount:
+    def test_counters_that_agree_are_left_alone(self, org_a: Any, checkin_staff: Any) -> None:
+        event = make_event(org_a)
+        admit(event, answer(event, 1).rsvp, checkin_staff.user, "a")
+        assert headcount.recount(event.pk) == (0, 0)
+        assert shown(event) == (1, 0)
+
+    def test_check_ins_written_by_other_means_are_counted(
+        self, org_a: Any, checkin_staff: Any
+    ) -> None:
+        event = make_event(org_a)
+        admit(event, answer(event, 1).rsvp, checkin_staff.user, "a")
+        for n, method in ((2, "scan"), (3, headcount.WALK_IN)):  # as old code would have
+            rsvp = answer(event, n).rsvp
+            CheckIn.objects.create(
+                organization=org_a, event=event, rsvp=rsvp, nonce=f"old-{n}", method=method
+            )
+        CheckInCount.objects.filter(event=event).update(checked_in=5)  # and a wrong count
+        assert headcount.recount(event.pk) == (-2, 1)
+        assert shown(event) == stored(event) == (3, 1)
+        assert headcount.recount(event.pk) == (0, 0)
+
+    def test_an_event_that_does_not_exist(self) -> None:
+        assert headcount.recount(10**9) == (0, 0)
+
+    def test_the_command_checks_every_event_and_says_what_it_put_right(
+        self, org_a: Any, checkin_staff: Any
+    ) -> None:
+        right, wrong = make_event(org_a), make_event(org_a, slug="wrong")
+        admit(right, answer(right, 1).rsvp, checkin_staff.user, "a")
+        CheckIn.objects.create(
+            organization=org_a, event=wrong, rsvp=answer(wrong, 2).rsvp, nonce="x", method="scan"
+        )
+        out = io.StringIO()
+        call_command("recount_headcounts", stdout=out)
+        assert out.getvalue().splitlines() == [
+            f"event #{wrong.pk}: +1 checked in, +0 walk-ins",
+            "2 events checked, 1 corrected.",
+        ]
+        assert shown(wrong) == (1, 0)
+        out = io.StringIO()
+        call_command("recount_headcounts", "--event", str(right.pk), stdout=out)
+        assert out.getvalue() == "1 events checked, 0 corrected.\n"
 
 
 @postgres_only

@@ -1,0 +1,39 @@
+"""`saha manage recount_headcounts`: check the gates' counters against the check-ins.
+
+Safe while gates scan (see `saha.events.headcount.recount`). Run it after an
+upgrade during which check-ins were made, or whenever the gate's banner and the
+event's page disagree on how many came.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from saha.events import headcount
+from saha.events.models import CheckIn, CheckInCount
+
+
+class Command(BaseCommand):
+    help = "Check each event's gate counters against its check-ins, and put them right."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--event", type=int, action="append", dest="events", help="only this event's id"
+        )
+
+    def handle(self, *args: Any, events: list[int] | None = None, **options: Any) -> None:
+        if events is None:
+            came = set(CheckIn.objects.values_list("event_id", flat=True).distinct())
+            counted = set(CheckInCount.objects.values_list("event_id", flat=True).distinct())
+            events = sorted(came | counted)
+        corrected = 0
+        for event_id in events:
+            missing, walk_ins = headcount.recount(event_id)
+            if (missing, walk_ins) != (0, 0):
+                corrected += 1
+                self.stdout.write(
+                    f"event #{event_id}: {missing:+d} checked in, {walk_ins:+d} walk-ins"
+                )
+        self.stdout.write(f"{len(events)} events checked, {corrected} corrected.")
