@@ -50,16 +50,12 @@ def make_event(run: str, tickets: int, crowd: int) -> tuple[Any, list[str], list
     the other tickets' tokens, and the session cookies of GATES check-in staff."""
     import datetime as dt
 
-    from django.contrib.auth import get_user_model
-    from django.contrib.sessions.backends.db import SessionStore
     from django.db import connection
     from django.utils import timezone
 
+    from saha.events import headcount
     from saha.events import tickets as ticket_codes
-    from saha.events.models import CheckIn, CheckInCount, Event, EventStatus, Rsvp, RsvpStatus
-    from saha.organizations.models import Membership
-    from saha.organizations.roles import Role
-    from saha.supporters.models import Person, Source
+    from saha.events.models import Event, EventStatus, Rsvp
     from saha.testing.factories import OrganizationFactory
 
     organization = OrganizationFactory(slug=f"bench-b7-{run}", require_mfa=False)
@@ -76,14 +72,33 @@ def make_event(run: str, tickets: int, crowd: int) -> tuple[Any, list[str], list
         confirmed=crowd + tickets,
         status=EventStatus.PUBLISHED,
     )
+    fill(event, crowd + tickets, crowd)
+    # The crowd's check-ins counted as the gates would have, by the code that
+    # repairs counters (saha/events/headcount.py).
+    headcount.recount(event.pk)
+    waiting = Rsvp.objects.filter(event=event, check_in__isnull=True).order_by("pk")
+    tokens = [ticket_codes.ticket_token(pk) for pk in waiting.values_list("pk", flat=True)]
+    sessions = [staff_session(organization, f"gate{gate}-{run}") for gate in range(GATES)]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return event, tokens, sessions
+
+
+def fill(event: Any, rsvps: int, crowd: int) -> None:
+    """`rsvps` confirmed RSVPs of new people, the first `crowd` of them checked in."""
+    from saha.events import tickets as ticket_codes
+    from saha.events.models import CheckIn, Rsvp, RsvpStatus
+    from saha.supporters.models import Person, Source
+
+    organization = event.organization
     codes: set[str] = set()
-    while len(codes) < crowd + tickets:
+    while len(codes) < rsvps:
         codes.add(ticket_codes.new_code())
     ordered = sorted(codes)
-    for first in range(0, crowd + tickets, 5000):
+    for first in range(0, rsvps, 5000):
         people = Person.objects.bulk_create(
             Person(organization=organization, given_name=f"Attendee {i}", source=Source.EVENT)
-            for i in range(first, min(first + 5000, crowd + tickets))
+            for i in range(first, min(first + 5000, rsvps))
         )
         rows = Rsvp.objects.bulk_create(
             Rsvp(
@@ -106,24 +121,24 @@ def make_event(run: str, tickets: int, crowd: int) -> tuple[Any, list[str], list
             for n, rsvp in enumerate(rows)
             if first + n < crowd
         )
-    # The crowd's check-ins counted as the gates would have (saha/events/headcount.py).
-    CheckInCount.objects.create(event=event, shard=0, checked_in=crowd)
-    waiting = Rsvp.objects.filter(event=event, check_in__isnull=True).order_by("pk")
-    tokens = [ticket_codes.ticket_token(pk) for pk in waiting.values_list("pk", flat=True)]
-    users = get_user_model()
-    sessions = []
-    for gate in range(GATES):
-        user = users.objects.create_user(email=f"gate{gate}-{run}@example.org", password=None)
-        Membership.objects.create(organization=organization, user=user, role=Role.CHECKIN_STAFF)
-        session = SessionStore()
-        session["_auth_user_id"] = str(user.pk)
-        session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
-        session["_auth_user_hash"] = user.get_session_auth_hash()
-        session.create()
-        sessions.append(session.session_key)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-    return event, tokens, sessions
+
+
+def staff_session(organization: Any, name: str) -> str:
+    """A check-in staff member of `organization`, signed in: their session's key."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from saha.organizations.models import Membership
+    from saha.organizations.roles import Role
+
+    user = get_user_model().objects.create_user(email=f"{name}@example.org", password=None)
+    Membership.objects.create(organization=organization, user=user, role=Role.CHECKIN_STAFF)
+    session = SessionStore()
+    session["_auth_user_id"] = str(user.pk)
+    session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    session["_auth_user_hash"] = user.get_session_auth_hash()
+    session.create()
+    return str(session.session_key)
 
 
 def scan_body(body: bytes) -> dict[str, Any]:
