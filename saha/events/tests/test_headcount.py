@@ -14,7 +14,7 @@ import threading
 from typing import Any
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.db.models import QuerySet
@@ -189,12 +189,14 @@ class TestRecount:
         call_command("recount_headcounts", stdout=out)
         assert out.getvalue().splitlines() == [
             f"event #{wrong.pk}: +1 checked in, +0 walk-ins",
-            "2 events checked, 1 corrected.",
+            "Events checked: 2; corrected: 1.",
         ]
         assert shown(wrong) == (1, 0)
         out = io.StringIO()
         call_command("recount_headcounts", "--event", str(right.pk), stdout=out)
-        assert out.getvalue() == "1 events checked, 0 corrected.\n"
+        assert out.getvalue() == "Events checked: 1; corrected: 0.\n"
+        with pytest.raises(CommandError, match=r"no event with the id 999999\b"):
+            call_command("recount_headcounts", "--event", "999999", "--event", str(right.pk))
 
 
 @postgres_only

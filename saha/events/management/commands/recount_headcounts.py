@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from saha.events import headcount
-from saha.events.models import CheckIn, CheckInCount
+from saha.events.models import CheckIn, CheckInCount, Event
 
 
 class Command(BaseCommand):
@@ -20,11 +20,22 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--event", type=int, action="append", dest="events", help="only this event's id"
+            "--event",
+            type=int,
+            action="append",
+            dest="events",
+            metavar="ID",
+            help="only this event (by its id; may be given more than once)",
         )
 
     def handle(self, *args: Any, events: list[int] | None = None, **options: Any) -> None:
-        if events is None:
+        if events is not None:
+            unknown = set(events) - set(
+                Event.objects.filter(pk__in=events).values_list("pk", flat=True)
+            )
+            if unknown:
+                raise CommandError(f"no event with the id {', '.join(map(str, sorted(unknown)))}")
+        else:
             came = set(CheckIn.objects.values_list("event_id", flat=True).distinct())
             counted = set(CheckInCount.objects.values_list("event_id", flat=True).distinct())
             events = sorted(came | counted)
@@ -36,4 +47,4 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"event #{event_id}: {missing:+d} checked in, {walk_ins:+d} walk-ins"
                 )
-        self.stdout.write(f"{len(events)} events checked, {corrected} corrected.")
+        self.stdout.write(f"Events checked: {len(events)}; corrected: {corrected}.")
