@@ -68,24 +68,31 @@ def recount(event_id: int) -> tuple[int, int]:
     The rows and the shards are read in one statement, so in one snapshot, in
     which every committed check-in is both its row and its +1; the correction is
     then added like any check-in's. Check-ins made meanwhile are counted by their
-    own transactions, so nothing needs to stop while this runs.
+    own transactions, so nothing needs to stop while this runs. Shard 0 is taken
+    first and held to the commit: a second recount of the event waits, then
+    reads the first one's correction, so a difference is never added twice.
     """
+    if not Event.objects.filter(pk=event_id).exists():
+        return (0, 0)
     here = CheckIn.objects.filter(event_id=OuterRef("pk"))
     shards = CheckInCount.objects.filter(event_id=OuterRef("pk"))
-    found = (
-        Event.objects.filter(pk=event_id)
-        .annotate(
-            rows=per_event(here, Count("pk")),
-            walk_in_rows=per_event(here.filter(method=WALK_IN), Count("pk")),
-            counted=per_event(shards, Sum("checked_in")),
-            counted_walk_ins=per_event(shards, Sum("walk_ins")),
+    with transaction.atomic():
+        _move(event_id, 0, checked_in=0, walk_ins=0)  # the lock (made on first use)
+        found = (
+            Event.objects.filter(pk=event_id)
+            .annotate(
+                rows=per_event(here, Count("pk")),
+                walk_in_rows=per_event(here.filter(method=WALK_IN), Count("pk")),
+                counted=per_event(shards, Sum("checked_in")),
+                counted_walk_ins=per_event(shards, Sum("walk_ins")),
+            )
+            .values("rows", "walk_in_rows", "counted", "counted_walk_ins")
+            .get()
         )
-        .values("rows", "walk_in_rows", "counted", "counted_walk_ins")
-        .first()
-    )
-    if found is None:
-        return (0, 0)
-    missing = (found["rows"] - found["counted"], found["walk_in_rows"] - found["counted_walk_ins"])
-    if missing != (0, 0):
-        _move(event_id, 0, checked_in=missing[0], walk_ins=missing[1])
+        missing = (
+            found["rows"] - found["counted"],
+            found["walk_in_rows"] - found["counted_walk_ins"],
+        )
+        if missing != (0, 0):
+            _move(event_id, 0, checked_in=missing[0], walk_ins=missing[1])
     return missing

@@ -230,3 +230,40 @@ def test_forty_gates_at_once_count_everyone_once(org_a: Any, checkin_staff: Any)
     assert errors == []
     assert shown(event) == stored(event) == (40, 0)
     assert CheckInCount.objects.filter(event=event).count() <= headcount.SHARDS
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_recounts_at_once_while_gates_scan_correct_once(org_a: Any, checkin_staff: Any) -> None:
+    """Ten check-ins the counters never saw; then four recounts run at once while
+    twenty gates let people in: the difference is added once, the gates' +1s all land."""
+    event = make_event(org_a)
+    for n in range(10):
+        CheckIn.objects.create(
+            organization=org_a, event=event, rsvp=answer(event, n).rsvp, nonce=f"old-{n}"
+        )
+    rows = [answer(event, 100 + n).rsvp for n in range(20)]
+    barrier = threading.Barrier(len(rows) + 4)
+    corrections: list[tuple[int, int]] = []
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            if n < len(rows):
+                admit(event, rows[n], checkin_staff.user, f"gate-{n}")
+            else:
+                corrections.append(headcount.recount(event.pk))
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(len(rows) + 4)]
+    for each in threads:
+        each.start()
+    for each in threads:
+        each.join(timeout=60)
+    assert errors == []
+    assert sorted(corrections) == [(0, 0)] * 3 + [(10, 0)]
+    assert shown(event) == stored(event) == (30, 0)
