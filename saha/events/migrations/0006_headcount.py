@@ -18,7 +18,8 @@ def count_earlier_check_ins(apps, schema_editor):
         [
             CheckInCount(event_id=row["event_id"], shard=0, checked_in=row["n"], walk_ins=row["walk_ins"])
             for row in per_event
-        ]
+        ],
+        batch_size=1000,
     )
 
 class Migration(migrations.Migration):

@@ -1,4 +1,4 @@
-"""The gate's headcount: kept with each check-in, never recounted, right under load.
+"""The gate's headcount: kept with each check-in, not recounted at each scan, right under load.
 
 The banner's "checked in" and "walk-ins" are sums over a few shard rows moved
 by each check-in in its own transaction; these tests hold them equal to the
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection, connections
+from django.db import IntegrityError, connection, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.db.models import QuerySet
 from django.test.utils import CaptureQueriesContext
@@ -103,6 +103,7 @@ def test_the_migration_counts_the_check_ins_made_before_it(org_a: Any, checkin_s
     CheckInCount.objects.all().delete()  # as before the migration
 
     migration = importlib.import_module("saha.events.migrations.0006_headcount")
+    assert migration.Migration.operations[-1].code is migration.count_earlier_check_ins
     state = MigrationExecutor(connection).loader.project_state(("events", "0006_headcount"))
     migration.count_earlier_check_ins(state.apps, None)  # with the models as they were then
 
@@ -124,9 +125,18 @@ def test_a_walk_in_undone_after_its_check_in_is_not_counted(
             raise RuntimeError("the audit table is unreachable")
         return real_log(actor, action, *args, **kwargs)
 
+    added: list[str] = []
+    real_add = headcount.add
+
+    def counted(event_id: int, *, method: str) -> None:
+        added.append(method)
+        real_add(event_id, method=method)
+
     monkeypatch.setattr(audit, "log", failing)
+    monkeypatch.setattr(headcount, "add", counted)
     with pytest.raises(RuntimeError):
         walk_in(event, checkin_staff.user, 1, "w1")
+    assert added == [headcount.WALK_IN]  # the +1 was made, then undone with the rest
     assert shown(event) == stored(event) == (0, 0)
 
 
@@ -150,6 +160,19 @@ def test_a_shard_made_by_another_gate_in_between_is_added_to(
     assert len(calls) == 2  # the UPDATE that found nothing, and the one after the INSERT failed
     [row] = CheckInCount.objects.filter(event=event)
     assert (row.shard, row.checked_in, row.walk_ins) == (3, 2, 0)
+
+
+def test_a_shard_that_can_be_neither_made_nor_found_is_an_error(
+    org_a: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Never a count silently lost: the INSERT failed on the unique shard, and yet the
+    UPDATE after it finds no row."""
+    event = make_event(org_a)
+    monkeypatch.setattr(headcount.random, "randrange", lambda n: 3)
+    CheckInCount.objects.create(event=event, shard=3)
+    monkeypatch.setattr(QuerySet, "update", lambda rows, **fields: 0)
+    with pytest.raises(IntegrityError):
+        headcount.add(event.pk, method="scan")
 
 
 class TestRecount:
@@ -195,8 +218,13 @@ class TestRecount:
         out = io.StringIO()
         call_command("recount_headcounts", "--event", str(right.pk), stdout=out)
         assert out.getvalue() == "Events checked: 1; corrected: 0.\n"
-        with pytest.raises(CommandError, match=r"no event with the id 999999\b"):
-            call_command("recount_headcounts", "--event", "999999", "--event", str(right.pk))
+        with pytest.raises(CommandError, match=r"no event with the id: 999998, 999999$"):
+            call_command(
+                "recount_headcounts", "--event=999999", f"--event={right.pk}", "--event=999998"
+            )
+        out = io.StringIO()
+        call_command("recount_headcounts", f"--event={right.pk}", f"--event={right.pk}", stdout=out)
+        assert out.getvalue() == "Events checked: 1; corrected: 0.\n"  # once, named twice
 
 
 @postgres_only

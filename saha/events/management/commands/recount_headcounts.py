@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
 from saha.events import headcount
 from saha.events.models import CheckIn, CheckInCount, Event
@@ -30,18 +31,20 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, events: list[int] | None = None, **options: Any) -> None:
         if events is not None:
-            unknown = set(events) - set(
-                Event.objects.filter(pk__in=events).values_list("pk", flat=True)
-            )
-            if unknown:
-                raise CommandError(f"no event with the id {', '.join(map(str, sorted(unknown)))}")
+            events = sorted(set(events))
+            known = set(Event.objects.filter(pk__in=events).values_list("pk", flat=True))
+            if unknown := [str(pk) for pk in events if pk not in known]:
+                raise CommandError(f"no event with the id: {', '.join(unknown)}")
         else:
             came = set(CheckIn.objects.values_list("event_id", flat=True).distinct())
             counted = set(CheckInCount.objects.values_list("event_id", flat=True).distinct())
             events = sorted(came | counted)
         corrected = 0
         for event_id in events:
-            missing, walk_ins = headcount.recount(event_id)
+            try:
+                missing, walk_ins = headcount.recount(event_id)
+            except DatabaseError as error:
+                raise CommandError(f"event #{event_id}: {error}") from error
             if (missing, walk_ins) != (0, 0):
                 corrected += 1
                 self.stdout.write(
