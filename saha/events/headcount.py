@@ -5,11 +5,10 @@ each scan. Counting the check-ins each time costs more with every person let
 in (the whole crowd, at every scan, from every gate); instead each check-in adds
 one to a random one of SHARDS rows of `CheckInCount`, as the last statement of
 the check-in's own transaction (a walk-in's adds its audit row after it), and
-the banner sums those few rows. The shards
-split the waiting eightfold: a gate waits only for another that drew the same
-row, and only until that one commits. (A walk-in's transaction has taken the
-event's row for its place first, so RSVPs wait for its counter too: one row
-lock among eight, held to a commit.)
+the banner sums those few rows. The shards split the waiting eightfold: a gate
+waits only for another that drew the same row, and only until that one commits.
+(A walk-in's transaction has taken the event's row for its place first, so
+RSVPs wait for its counter too: one row lock among eight, held to a commit.)
 
 An event's rows are made on its first check-ins, so no code that creates events
 needs to know about them; the migration that added them counted the check-ins

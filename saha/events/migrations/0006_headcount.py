@@ -22,6 +22,7 @@ def count_earlier_check_ins(apps, schema_editor):
         batch_size=1000,
     )
 
+
 class Migration(migrations.Migration):
 
     dependencies = [
