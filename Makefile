@@ -66,7 +66,7 @@ typecheck: $(VENV)/.test ## mypy on the services (every module that writes)
 		saha/messaging/tasks.py saha/messaging/providers \
 		saha/events/ics.py saha/events/tickets.py saha/events/organizer.py saha/events/roster.py \
 		saha/events/gate.py saha/events/attendee.py saha/events/tasks.py saha/events/receivers.py \
-		saha/events/headcount.py \
+		saha/events/headcount.py saha/core/counters.py \
 		saha/petitions/intake.py saha/petitions/abuse.py saha/petitions/tasks.py \
 		saha/petitions/receivers.py saha/petitions/organizer.py saha/petitions/delivery.py \
 		saha/statements/feeds.py saha/statements/tasks.py saha/core/markdown.py \

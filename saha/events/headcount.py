@@ -24,10 +24,11 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db import transaction
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
+from saha.core import counters
 from saha.events.models import CheckIn, CheckInCount, Event
 
 SHARDS = 8
@@ -37,22 +38,9 @@ WALK_IN = "walk-in"
 def add(event_id: int, *, method: str) -> None:
     """One more person in, inside the check-in's transaction (rolled back with it)."""
     shard = random.randrange(SHARDS)  # spreading writes, not a secret
-    _move(event_id, shard, checked_in=1, walk_ins=int(method == WALK_IN))
-
-
-def _move(event_id: int, shard: int, *, checked_in: int, walk_ins: int) -> None:
-    row = CheckInCount.objects.filter(event_id=event_id, shard=shard)
-    more = {"checked_in": F("checked_in") + checked_in, "walk_ins": F("walk_ins") + walk_ins}
-    if row.update(**more):
-        return
-    try:
-        with transaction.atomic():  # another gate may make this shard at the same moment
-            CheckInCount.objects.create(
-                event_id=event_id, shard=shard, checked_in=checked_in, walk_ins=walk_ins
-            )
-    except IntegrityError:
-        if not row.update(**more):  # the row that was in the way is gone: never lose a count
-            raise
+    counters.add(
+        CheckInCount, shard, {"event_id": event_id}, checked_in=1, walk_ins=int(method == WALK_IN)
+    )
 
 
 def per_event(rows: QuerySet[Any], aggregate: Count | Sum) -> Coalesce:
@@ -77,7 +65,7 @@ def recount(event_id: int) -> tuple[int, int]:
     here = CheckIn.objects.filter(event_id=OuterRef("pk"))
     shards = CheckInCount.objects.filter(event_id=OuterRef("pk"))
     with transaction.atomic():
-        _move(event_id, 0, checked_in=0, walk_ins=0)  # the lock (made on first use)
+        counters.add(CheckInCount, 0, {"event_id": event_id}, checked_in=0, walk_ins=0)  # the lock
         found = (
             Event.objects.filter(pk=event_id)
             .annotate(
@@ -94,5 +82,11 @@ def recount(event_id: int) -> tuple[int, int]:
             found["walk_in_rows"] - found["counted_walk_ins"],
         )
         if missing != (0, 0):
-            _move(event_id, 0, checked_in=missing[0], walk_ins=missing[1])
+            counters.add(
+                CheckInCount,
+                0,
+                {"event_id": event_id},
+                checked_in=missing[0],
+                walk_ins=missing[1],
+            )
     return missing

@@ -22,12 +22,12 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from saha.campaigns import partners as campaign_partners
-from saha.core import audit, signed_ids
+from saha.core import audit, counters, signed_ids
 from saha.core.errors import DomainError
 from saha.organizations.models import Organization
 from saha.petitions.models import SHARDS, Petition, PetitionStatus, Signature, SignatureCount
@@ -278,13 +278,14 @@ def confirm(*, signature: Signature) -> bool:
 
 def _add(petition_id: int, *, verified: int = 0, unverified: int = 0) -> None:
     """One random shard moves: signatures at once rarely meet on a row, and never wait long."""
-    changes: dict[str, Any] = {}
-    if verified:
-        changes["verified"] = F("verified") + verified
-    if unverified:
-        changes["unverified"] = F("unverified") + unverified
     shard = random.randrange(SHARDS)  # spreading writes, not a secret
-    SignatureCount.objects.filter(petition_id=petition_id, shard=shard).update(**changes)
+    counters.add(
+        SignatureCount,
+        shard,
+        {"petition_id": petition_id},
+        verified=verified,
+        unverified=unverified,
+    )
 
 
 def count(petition: Petition) -> Count:

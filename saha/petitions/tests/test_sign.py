@@ -40,6 +40,15 @@ def test_a_new_petition_has_its_counter_shards(org_a: Any) -> None:
     assert services.count(petition) == services.Count(verified=0, unverified=0)
 
 
+def test_a_missing_counter_shard_is_made_rather_than_the_signature_lost(org_a: Any) -> None:
+    petition = make_petition(org_a)
+    SignatureCount.objects.filter(petition=petition).delete()  # as a petition made by hand
+    for n in range(3):
+        sign(petition, n)
+    assert services.count(petition) == services.recount(petition)
+    assert services.count(petition).unverified == 3
+
+
 def test_signing_twice_is_one_signature_and_the_link_confirms_once(
     org_a: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
