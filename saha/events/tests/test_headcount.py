@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import importlib
 import io
-import threading
+from functools import partial
 from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import IntegrityError, connection, connections
+from django.db import IntegrityError, connection
 from django.db.migrations.executor import MigrationExecutor
 from django.db.models import QuerySet
 from django.test.utils import CaptureQueriesContext
@@ -28,6 +28,7 @@ from saha.events.tests.test_gate import gate_rsvp
 from saha.events.tests.test_rsvp import answer, make_event
 from saha.supporters.services import PersonData
 from saha.supporters.tests.people_factories import postgres_only
+from saha.testing.concurrency import at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -234,28 +235,14 @@ def test_forty_gates_at_once_count_everyone_once(org_a: Any, checkin_staff: Any)
     entered yet: every shard is made by a race, and the count still equals the rows."""
     event = make_event(org_a)
     rows = [answer(event, n).rsvp for n in range(40)]
-    barrier = threading.Barrier(len(rows))
-    errors: list[BaseException] = []
 
     def scan(n: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            if n % 4:
-                admit(event, rows[n], checkin_staff.user, f"gate-{n}")
-            else:  # every fourth gate sends its request twice, as a weak network does
-                for _ in range(2):
-                    admit(event, rows[n], checkin_staff.user, f"gate-{n}")
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connections.close_all()
+        # every fourth gate sends its request twice, as a weak network does
+        for _ in range(1 if n % 4 else 2):
+            admit(event, rows[n], checkin_staff.user, f"gate-{n}")
 
-    gates = [threading.Thread(target=scan, args=(n,)) for n in range(len(rows))]
-    for each in gates:
-        each.start()
-    for each in gates:
-        each.join(timeout=60)
-    assert errors == []
+    results = at_once(*(partial(scan, n) for n in range(len(rows))))
+    assert [r for r in results if isinstance(r, BaseException)] == []
     assert shown(event) == stored(event) == (40, 0)
     assert CheckInCount.objects.filter(event=event).count() <= headcount.SHARDS
 
@@ -271,27 +258,10 @@ def test_recounts_at_once_while_gates_scan_correct_once(org_a: Any, checkin_staf
             organization=org_a, event=event, rsvp=answer(event, n).rsvp, nonce=f"old-{n}"
         )
     rows = [answer(event, 100 + n).rsvp for n in range(20)]
-    barrier = threading.Barrier(len(rows) + 4)
-    corrections: list[tuple[int, int]] = []
-    errors: list[BaseException] = []
-
-    def work(n: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            if n < len(rows):
-                admit(event, rows[n], checkin_staff.user, f"gate-{n}")
-            else:
-                corrections.append(headcount.recount(event.pk))
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=work, args=(n,)) for n in range(len(rows) + 4)]
-    for each in threads:
-        each.start()
-    for each in threads:
-        each.join(timeout=60)
-    assert errors == []
-    assert sorted(corrections) == [(0, 0)] * 3 + [(10, 0)]
+    gates = [
+        partial(admit, event, rsvp, checkin_staff.user, f"gate-{n}") for n, rsvp in enumerate(rows)
+    ]
+    results = at_once(*gates, *[partial(headcount.recount, event.pk)] * 4)
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    assert sorted(results[len(rows) :]) == [(0, 0)] * 3 + [(10, 0)]
     assert shown(event) == stored(event) == (30, 0)
